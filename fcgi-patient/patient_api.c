@@ -1,0 +1,402 @@
+/*
+ * patient_api.c -- routes a request to its handler and turns store
+ * results into HTTP: status, headers (Location, ETag, X-Total-Count,
+ * Link) and JSON bodies.  Every write runs in one transaction; nothing is
+ * left half-done when a step fails.  SQL lives in patient_store.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patient_api.h"
+#include "patient_model.h"
+#include "patient_query.h"
+#include "patient_store.h"
+#include "pms_log.h"
+#include "pms_problem.h"
+#include "pms_uuid.h"
+#include "pms_valid.h"
+
+static void
+api_pqclear(void *res)
+{
+    PQclear(res);
+}
+
+static void
+api_decref(void *json)
+{
+    json_decref(json);
+}
+
+/* Maps a failed store call to a response; returns the status. */
+static int
+api_fail(pms_resp_t *resp, pms_status_t st, const char *what)
+{
+    json_t *problem;
+
+    switch (st) {
+    case PMS_NOT_FOUND:
+        return pms_resp_problem(resp, 404, "no patient has this id");
+    case PMS_CONFLICT:
+        problem = pms_problem_new(409,
+            "a patient with this email already exists");
+        pms_problem_add_error(problem, "email", "is already registered");
+        return pms_resp_problem_json(resp, problem);
+    case PMS_UNAVAILABLE:
+        pms_resp_header(resp, "Retry-After", "1");
+        return pms_resp_problem(resp, 503,
+            "the patient database is unavailable; retry shortly");
+    default:
+        pms_error("%s failed: %s", what, pms_status_name(st));
+        return pms_resp_problem(resp, 500, "an unexpected error occurred");
+    }
+}
+
+static const char *
+api_actor(pms_req_t *req)
+{
+    const char *client = pms_req_param(req, "HTTP_X_AUTH_CLIENT");
+
+    return client != NULL && client[0] != '\0' ? client : NULL;
+}
+
+static void
+api_etag(pms_resp_t *resp, const PGresult *res)
+{
+    pms_resp_header(resp, "ETag", "\"%s\"",
+        PQgetvalue(res, 0, PATIENT_COL_VERSION));
+}
+
+/*
+ * Parses and validates a JSON body into in.  Returns 0, or the status of
+ * the error response it prepared.  The parsed document is released when
+ * the request ends.
+ */
+static int
+api_read_body(pms_req_t *req, pms_resp_t *resp, patient_input_t *in)
+{
+    json_t       *body, *problem, *errors;
+    json_error_t  jerr;
+    char          today[11], detail[256];
+
+    if (!pms_media_type_is(req->content_type, "application/json")) {
+        return pms_resp_problem(resp, 415,
+            "the body must be sent as Content-Type: application/json");
+    }
+    if (req->body == NULL) {
+        return pms_resp_problem(resp, 400, "the request has no body");
+    }
+    body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (body == NULL) {
+        snprintf(detail, sizeof(detail),
+            "malformed JSON at line %d, column %d: %s", jerr.line,
+            jerr.column, jerr.text);
+        return pms_resp_problem(resp, 400, detail);
+    }
+    pms_req_defer(req, api_decref, body);
+
+    errors = json_array();
+    pms_today(today);
+    memset(in, 0, sizeof(*in));
+    if (patient_validate(body, today, in, errors) > 0) {
+        problem = pms_problem_new(400, "the patient has invalid fields");
+        json_object_set_new(problem, "errors", errors);
+        return pms_resp_problem_json(resp, problem);
+    }
+    json_decref(errors);
+    return 0;
+}
+
+static int
+api_id_or_fail(pms_resp_t *resp, const char *id)
+{
+    json_t *p;
+
+    if (pms_uuid_valid(id)) {
+        return 0;
+    }
+    p = pms_problem_new(400, "the patient id in the path is not a UUID");
+    pms_problem_add_error(p, "id", "must be a UUID");
+    return pms_resp_problem_json(resp, p);
+}
+
+static void
+api_url_encode(const char *in, char *out, size_t outlen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t            o = 0;
+
+    for (; *in != '\0' && o + 4 < outlen; in++) {
+        unsigned char c = (unsigned char) *in;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~')
+        {
+            out[o++] = (char) c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+static void
+api_link(patient_ctx_t *ctx, pms_resp_t *resp,
+    const patient_list_query_t *lq, long total)
+{
+    char   q[PATIENT_Q_MAX * 12 + 8], link[480], part[200];
+    long   last = total > 0 ? (total + lq->size - 1) / lq->size : 1;
+    size_t used = 0;
+
+    q[0] = '\0';
+    if (lq->q[0] != '\0') {
+        memcpy(q, "&q=", 4);
+        api_url_encode(lq->q, q + 3, sizeof(q) - 3);
+    }
+#define API_LINK(page, rel) do { \
+        int n_ = snprintf(part, sizeof(part), "%s<%s/patients?page=%ld&size=%ld%s>; rel=\"%s\"", \
+            used ? ", " : "", ctx->public_prefix, (long) (page), lq->size, q, rel); \
+        if (n_ > 0 && used + (size_t) n_ < sizeof(link)) { \
+            memcpy(link + used, part, (size_t) n_ + 1); used += (size_t) n_; } \
+    } while (0)
+    link[0] = '\0';
+    API_LINK(1, "first");
+    if (lq->page > 1) {
+        API_LINK(lq->page - 1 < last ? lq->page - 1 : last, "prev");
+    }
+    if (lq->page < last) {
+        API_LINK(lq->page + 1, "next");
+    }
+    API_LINK(last, "last");
+#undef API_LINK
+    pms_resp_header(resp, "Link", "%s", link);
+}
+
+static int
+api_list(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
+{
+    patient_list_query_t lq;
+    json_t              *errors = json_array(), *problem, *arr;
+    char                 like[sizeof(lq.q) * 2 + 3];
+    const char          *pattern = NULL;
+    PGresult            *res;
+    pms_status_t         st;
+    long                 total = 0;
+    int                  i;
+
+    if (patient_parse_list_query(req->query, &lq, errors) > 0) {
+        problem = pms_problem_new(400, "the query string is invalid");
+        json_object_set_new(problem, "errors", errors);
+        return pms_resp_problem_json(resp, problem);
+    }
+    json_decref(errors);
+    if (lq.q[0] != '\0') {
+        patient_like_pattern(lq.q, like);
+        pattern = like;
+    }
+    st = patient_store_list(ctx->db, pattern, lq.size,
+        (lq.page - 1) * lq.size, &res);
+    if (st != PMS_OK) {
+        return api_fail(resp, st, "list");
+    }
+    pms_req_defer(req, api_pqclear, res);
+    if (PQntuples(res) > 0) {
+        total = atol(PQgetvalue(res, 0, PATIENT_NCOLS));
+    } else if (lq.page > 1
+               && (st = patient_store_count(ctx->db, pattern, &total)) != PMS_OK)
+    {
+        return api_fail(resp, st, "count");
+    }
+    arr = json_array();
+    for (i = 0; i < PQntuples(res); i++) {
+        json_array_append_new(arr, patient_to_json(res, i));
+    }
+    pms_resp_header(resp, "X-Total-Count", "%ld", total);
+    api_link(ctx, resp, &lq, total);
+    return pms_resp_json(resp, 200, arr);
+}
+
+static int
+api_get(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
+{
+    PGresult    *res;
+    pms_status_t st;
+
+    st = patient_store_get(ctx->db, id, 0, &res);
+    if (st != PMS_OK) {
+        return api_fail(resp, st, "get");
+    }
+    pms_req_defer(req, api_pqclear, res);
+    api_etag(resp, res);
+    return pms_resp_json(resp, 200, patient_to_json(res, 0));
+}
+
+static int
+api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
+{
+    patient_input_t in;
+    char            id[PMS_UUID_LEN + 1];
+    PGresult       *res;
+    pms_status_t    st;
+    int             status;
+
+    if ((status = api_read_body(req, resp, &in)) != 0) {
+        return status;
+    }
+    if (pms_uuid_v4(id) != 0) {
+        return api_fail(resp, PMS_ERROR, "uuid");
+    }
+    if ((st = pms_db_begin(ctx->db)) != PMS_OK) {
+        return api_fail(resp, st, "begin");
+    }
+    st = patient_store_insert(ctx->db, id, &in, api_actor(req), &res);
+    if (st == PMS_OK) {
+        pms_req_defer(req, api_pqclear, res);
+        st = pms_db_commit(ctx->db);
+    }
+    if (st != PMS_OK) {
+        pms_db_rollback(ctx->db);
+        return api_fail(resp, st, "create");
+    }
+    pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s?}", "patient_id", id,
+        "client", api_actor(req)), "patient created");
+    pms_resp_header(resp, "Location", "%s/patients/%s", ctx->public_prefix, id);
+    api_etag(resp, res);
+    return pms_resp_json(resp, 201, patient_to_json(res, 0));
+}
+
+static int
+api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
+    const char *id)
+{
+    patient_input_t in;
+    PGresult       *cur, *res;
+    pms_status_t    st;
+    int             status;
+
+    if ((status = api_read_body(req, resp, &in)) != 0) {
+        return status;
+    }
+    if ((st = pms_db_begin(ctx->db)) != PMS_OK) {
+        return api_fail(resp, st, "begin");
+    }
+    st = patient_store_get(ctx->db, id, 1, &cur);
+    if (st != PMS_OK) {
+        pms_db_rollback(ctx->db);
+        return api_fail(resp, st, "lock");
+    }
+    pms_req_defer(req, api_pqclear, cur);
+    if (!patient_if_match(pms_req_param(req, "HTTP_IF_MATCH"),
+            atol(PQgetvalue(cur, 0, PATIENT_COL_VERSION))))
+    {
+        pms_db_rollback(ctx->db);
+        api_etag(resp, cur);
+        return pms_resp_problem(resp, 412,
+            "the patient has changed since the given ETag; GET it again");
+    }
+    st = patient_store_update(ctx->db, id, &in, api_actor(req), &res);
+    if (st == PMS_OK) {
+        pms_req_defer(req, api_pqclear, res);
+        st = pms_db_commit(ctx->db);
+    }
+    if (st != PMS_OK) {
+        pms_db_rollback(ctx->db);
+        return api_fail(resp, st, "update");
+    }
+    pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s?}", "patient_id", id,
+        "client", api_actor(req)), "patient updated");
+    api_etag(resp, res);
+    return pms_resp_json(resp, 200, patient_to_json(res, 0));
+}
+
+static int
+api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
+    const char *id)
+{
+    PGresult    *res;
+    pms_status_t st;
+
+    if ((st = pms_db_begin(ctx->db)) != PMS_OK) {
+        return api_fail(resp, st, "begin");
+    }
+    st = patient_store_delete(ctx->db, id, &res);
+    if (st == PMS_OK) {
+        pms_req_defer(req, api_pqclear, res);
+        st = pms_db_commit(ctx->db);
+    }
+    if (st != PMS_OK) {
+        pms_db_rollback(ctx->db);
+        return api_fail(resp, st, "delete");
+    }
+    pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s?}", "patient_id", id,
+        "client", api_actor(req)), "patient deleted");
+    resp->status = 204;
+    return 204;
+}
+
+static int
+api_health(patient_ctx_t *ctx, pms_resp_t *resp)
+{
+    int up = pms_db_ensure(ctx->db) == PMS_OK;
+
+    return pms_resp_json(resp, up ? 200 : 503,
+        json_pack("{s:s, s:{s:s}}", "status", up ? "UP" : "DOWN",
+            "checks", "database", up ? "UP" : "DOWN"));
+}
+
+static int
+api_not_allowed(pms_resp_t *resp, const char *allow)
+{
+    pms_resp_header(resp, "Allow", "%s", allow);
+    return pms_resp_problem(resp, 405,
+        "this method is not supported on this resource");
+}
+
+void
+patient_api_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
+{
+    patient_ctx_t *ctx = vctx;
+    char           id[64];
+    const char    *m = req->method;
+    int            read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+
+    if (strcmp(req->path, "/health") == 0) {
+        if (!read) {
+            api_not_allowed(resp, "GET, HEAD");
+            return;
+        }
+        api_health(ctx, resp);
+        return;
+    }
+    switch (patient_parse_path(req->path, id, sizeof(id))) {
+    case PATIENT_PATH_COLLECTION:
+        if (read) {
+            api_list(ctx, req, resp);
+        } else if (strcmp(m, "POST") == 0) {
+            api_create(ctx, req, resp);
+        } else {
+            api_not_allowed(resp, "GET, HEAD, POST");
+        }
+        return;
+    case PATIENT_PATH_ITEM:
+        if (!read && strcmp(m, "PUT") != 0 && strcmp(m, "DELETE") != 0) {
+            api_not_allowed(resp, "GET, HEAD, PUT, DELETE");
+        } else if (api_id_or_fail(resp, id) != 0) {
+            return;
+        } else if (read) {
+            api_get(ctx, req, resp, id);
+        } else if (strcmp(m, "PUT") == 0) {
+            api_update(ctx, req, resp, id);
+        } else {
+            api_delete(ctx, req, resp, id);
+        }
+        return;
+    case PATIENT_PATH_NONE:
+        break;
+    }
+    pms_resp_problem(resp, 404, "no such resource");
+}

@@ -1,0 +1,122 @@
+/*
+ * patient_main.c -- pms-patient: the patient FastCGI service.  spawn-fcgi
+ * (-n) hands it the listening socket on fd 0; the master applies the
+ * migrations, then pre-forks workers that each open their own database
+ * connection.  Configuration is the table below, from the environment.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "patient_api.h"
+#include "patient_store.h"
+#include "pms_config.h"
+#include "pms_log.h"
+#include "pms_migrate.h"
+#include "pms_prefork.h"
+#include "pms_serve.h"
+
+#ifndef PMS_DATADIR
+#define PMS_DATADIR "/usr/local/share/pms"
+#endif
+
+static long         cfg_workers;
+static long         cfg_drain_ms;
+static const char  *cfg_db;
+static const char  *cfg_sql_dir;
+static const char  *cfg_prefix;
+static int          cfg_debug;
+
+static const pms_conf_entry_t patient_config[] = {
+    { "PMS_PATIENT_WORKERS", PMS_CONF_INT, "4", 1, 64,
+      "worker processes serving requests", &cfg_workers },
+    { "PMS_PATIENT_DB", PMS_CONF_STR, "dbname=patients", 1, 1024,
+      "libpq connection string of the patients database", &cfg_db },
+    { "PMS_PATIENT_SQL_DIR", PMS_CONF_STR, PMS_DATADIR "/patient/sql", 1, 1024,
+      "folder of the numbered SQL migrations", &cfg_sql_dir },
+    { "PMS_PUBLIC_PREFIX", PMS_CONF_STR, "/api", 0, 64,
+      "path prefix the gateway strips, used in Location and Link", &cfg_prefix },
+    { "PMS_DRAIN_MS", PMS_CONF_INT, "10000", 0, 600000,
+      "on SIGTERM, how long in-flight requests may take before a kill",
+      &cfg_drain_ms },
+    { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0,
+      "log at debug level", &cfg_debug },
+};
+
+#define PATIENT_NCONFIG (sizeof(patient_config) / sizeof(patient_config[0]))
+
+static int
+patient_migrate(void)
+{
+    PGconn *conn;
+    char    err[1024];
+    int     applied;
+
+    conn = PQconnectdb(cfg_db);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        pms_error("cannot connect to apply migrations: %s",
+            PQerrorMessage(conn));
+        PQfinish(conn);
+        return -1;
+    }
+    applied = pms_migrate_run(conn, cfg_sql_dir, err, sizeof(err));
+    PQfinish(conn);     /* closed before fork: workers open their own */
+    if (applied < 0) {
+        pms_error("migrations failed: %s", err);
+        return -1;
+    }
+    pms_info("schema up to date (%d migrations applied now)", applied);
+    return 0;
+}
+
+static int
+patient_worker(void *arg, volatile sig_atomic_t *stop)
+{
+    patient_ctx_t ctx;
+    int           rc;
+
+    (void) arg;
+    ctx.public_prefix = cfg_prefix;
+    ctx.db = pms_db_new(cfg_db, patient_store_stmts, patient_store_nstmts);
+    if (ctx.db == NULL) {
+        pms_error("out of memory");
+        return 1;
+    }
+    (void) pms_db_ensure(ctx.db);   /* failures are retried per request */
+    rc = pms_serve(0, patient_api_handle, &ctx, stop);
+    pms_db_free(ctx.db);
+    return rc == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct stat st;
+
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: spawn-fcgi -n -a ADDR -p PORT -- %s\n"
+               "       %s --migrate\n\n", argv[0], argv[0]);
+        pms_config_usage(stdout, patient_config, PATIENT_NCONFIG);
+        return 0;
+    }
+    pms_config_load_or_exit("pms-patient", patient_config, PATIENT_NCONFIG);
+    pms_log_init("patient", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
+
+    if (patient_migrate() != 0) {
+        return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
+        return 0;
+    }
+    if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        pms_error("fd 0 is not a listening socket: start me with spawn-fcgi -n");
+        return 1;
+    }
+    if (pms_serve_prepare(0) != 0) {
+        pms_error("cannot prepare the listening socket");
+        return 1;
+    }
+    return pms_prefork_run((int) cfg_workers, cfg_drain_ms, patient_worker,
+        NULL);
+}

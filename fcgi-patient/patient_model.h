@@ -1,0 +1,40 @@
+/*
+ * patient_model.h -- the patient resource: its field spec, validation of
+ * request bodies, and the JSON shape of a stored row.  Pure functions, no
+ * I/O, so the unit tests exercise them directly.
+ */
+#ifndef PATIENT_MODEL_H
+#define PATIENT_MODEL_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+/* Column order every patient SELECT/RETURNING uses (see patient_store.c). */
+enum {
+    PATIENT_COL_ID, PATIENT_COL_NAME, PATIENT_COL_EMAIL, PATIENT_COL_ADDRESS,
+    PATIENT_COL_DOB, PATIENT_COL_REGISTERED, PATIENT_COL_BILLING,
+    PATIENT_COL_CREATED_AT, PATIENT_COL_UPDATED_AT, PATIENT_COL_VERSION,
+    PATIENT_COL_CREATED_BY, PATIENT_COL_UPDATED_BY, PATIENT_NCOLS
+};
+
+/* A validated request body.  Strings are borrowed from the JSON body. */
+typedef struct {
+    const char *name;
+    const char *email;
+    const char *address;
+    const char *date_of_birth;
+    const char *registered_date;    /* NULL when absent */
+} patient_input_t;
+
+/*
+ * Validates a body (already parsed) against the patient spec and the
+ * cross-field rules; fills in on success.  Every problem is appended to
+ * errors as {field, message}.  Returns the number of problems.
+ */
+size_t patient_validate(json_t *body, const char *today, patient_input_t *in,
+    json_t *errors);
+
+/* Returns a new reference: the API JSON of row r of res. */
+json_t *patient_to_json(const PGresult *res, int r);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * pms_http.c -- reading FastCGI requests and writing responses.  It owns
+ * the wire format (CGI "Status:" line, headers, body) and the body-size
+ * limit; routing and meaning belong to the services.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pms_http.h"
+#include "pms_problem.h"
+
+const char *
+pms_req_param(pms_req_t *req, const char *name)
+{
+    return FCGX_GetParam(name, req->fcgi->envp);
+}
+
+int
+pms_req_init(pms_req_t *req, FCGX_Request *fcgi)
+{
+    const char *cl;
+    char       *end;
+    long        len;
+    int         got;
+
+    memset(req, 0, sizeof(*req));
+    req->fcgi = fcgi;
+    req->method = pms_req_param(req, "REQUEST_METHOD");
+    req->path = pms_req_param(req, "DOCUMENT_URI");
+    req->query = pms_req_param(req, "QUERY_STRING");
+    req->content_type = pms_req_param(req, "CONTENT_TYPE");
+    if (req->method == NULL) {
+        req->method = "GET";
+    }
+    if (req->path == NULL) {
+        req->path = "/";
+    }
+    if (req->query == NULL) {
+        req->query = "";
+    }
+    if (req->content_type != NULL && req->content_type[0] == '\0') {
+        req->content_type = NULL;
+    }
+    cl = pms_req_param(req, "CONTENT_LENGTH");
+    if (cl == NULL || cl[0] == '\0') {
+        return 0;
+    }
+    len = strtol(cl, &end, 10);
+    if (*end != '\0' || len < 0) {
+        return 400;
+    }
+    if (len > PMS_MAX_BODY) {
+        return 413;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    req->body = malloc(len + 1);
+    if (req->body == NULL) {
+        return 503;
+    }
+    got = FCGX_GetStr(req->body, (int) len, fcgi->in);
+    if (got != len) {
+        return 400;
+    }
+    req->body[len] = '\0';
+    req->body_len = (size_t) len;
+    return 0;
+}
+
+int
+pms_req_defer(pms_req_t *req, pms_defer_fn fn, void *arg)
+{
+    if (req->ndefers == PMS_MAX_DEFERS) {
+        fn(arg);
+        return -1;
+    }
+    req->defers[req->ndefers].fn = fn;
+    req->defers[req->ndefers].arg = arg;
+    req->ndefers++;
+    return 0;
+}
+
+void
+pms_req_reset(pms_req_t *req)
+{
+    while (req->ndefers > 0) {
+        req->ndefers--;
+        req->defers[req->ndefers].fn(req->defers[req->ndefers].arg);
+    }
+    free(req->body);
+    req->body = NULL;
+    req->body_len = 0;
+}
+
+void
+pms_resp_init(pms_resp_t *resp)
+{
+    resp->status = 200;
+    resp->content_type = NULL;
+    resp->body = NULL;
+    resp->body_len = 0;
+    resp->nheaders = 0;
+}
+
+void
+pms_resp_reset(pms_resp_t *resp)
+{
+    free(resp->body);
+    pms_resp_init(resp);
+}
+
+int
+pms_resp_header(pms_resp_t *resp, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (resp->nheaders == PMS_MAX_HEADERS) {
+        return -1;
+    }
+    snprintf(resp->headers[resp->nheaders].name,
+        sizeof(resp->headers[0].name), "%s", name);
+    va_start(ap, fmt);
+    vsnprintf(resp->headers[resp->nheaders].value,
+        sizeof(resp->headers[0].value), fmt, ap);
+    va_end(ap);
+    resp->nheaders++;
+    return 0;
+}
+
+static int
+resp_set_json(pms_resp_t *resp, int status, json_t *json, const char *ctype)
+{
+    free(resp->body);
+    resp->body = NULL;
+    resp->body_len = 0;
+    resp->status = status;
+    resp->content_type = ctype;
+    if (json != NULL) {
+        resp->body = json_dumps(json, JSON_COMPACT);
+        json_decref(json);
+    }
+    if (resp->body == NULL) {
+        /* out of memory while rendering: a bodiless 503 is still true */
+        resp->status = 503;
+        resp->content_type = NULL;
+        return resp->status;
+    }
+    resp->body_len = strlen(resp->body);
+    return status;
+}
+
+int
+pms_resp_json(pms_resp_t *resp, int status, json_t *json)
+{
+    return resp_set_json(resp, status, json, "application/json");
+}
+
+int
+pms_resp_problem_json(pms_resp_t *resp, json_t *problem)
+{
+    int status = (int) json_integer_value(json_object_get(problem, "status"));
+
+    return resp_set_json(resp, status ? status : 500, problem,
+        PMS_PROBLEM_CONTENT_TYPE);
+}
+
+int
+pms_resp_problem(pms_resp_t *resp, int status, const char *detail)
+{
+    return pms_resp_problem_json(resp, pms_problem_new(status, detail));
+}
+
+int
+pms_resp_send(pms_resp_t *resp, FCGX_Request *fcgi)
+{
+    int i;
+
+    if (FCGX_FPrintF(fcgi->out, "Status: %d %s\r\n", resp->status,
+            pms_http_reason(resp->status)) < 0)
+    {
+        return -1;
+    }
+    if (resp->content_type != NULL) {
+        FCGX_FPrintF(fcgi->out, "Content-Type: %s\r\n", resp->content_type);
+    }
+    for (i = 0; i < resp->nheaders; i++) {
+        FCGX_FPrintF(fcgi->out, "%s: %s\r\n", resp->headers[i].name,
+            resp->headers[i].value);
+    }
+    if (FCGX_PutS("\r\n", fcgi->out) < 0) {
+        return -1;
+    }
+    if (resp->body_len > 0
+        && FCGX_PutStr(resp->body, (int) resp->body_len, fcgi->out) < 0)
+    {
+        return -1;
+    }
+    return 0;
+}
+
+int
+pms_media_type_is(const char *content_type, const char *want)
+{
+    size_t n = strlen(want);
+
+    if (content_type == NULL) {
+        return 0;
+    }
+    while (*content_type == ' ') {
+        content_type++;
+    }
+    if (strncasecmp(content_type, want, n) != 0) {
+        return 0;
+    }
+    content_type += n;
+    while (*content_type == ' ') {
+        content_type++;
+    }
+    return *content_type == '\0' || *content_type == ';';
+}

@@ -1,0 +1,93 @@
+/*
+ * pms_serve.c -- the accept loop shared by every FastCGI daemon.  Workers
+ * wait in epoll with EPOLLEXCLUSIVE (one is woken per connection) and
+ * accept on a non-blocking socket, so a worker that loses the race gets
+ * EAGAIN instead of blocking, and the stop flag is seen within 250 ms.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "pms_log.h"
+#include "pms_serve.h"
+
+int
+pms_serve_prepare(int listen_fd)
+{
+    int flags = fcntl(listen_fd, F_GETFL);
+
+    if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        return -1;
+    }
+    return FCGX_Init();
+}
+
+static void
+serve_one(FCGX_Request *fcgi, pms_handler_fn handler, void *ctx)
+{
+    pms_req_t   req;
+    pms_resp_t  resp;
+    int         early;
+
+    pms_resp_init(&resp);
+    early = pms_req_init(&req, fcgi);
+    pms_log_set_request_id(pms_req_param(&req, "HTTP_X_REQUEST_ID"));
+    if (early == 413) {
+        pms_resp_problem(&resp, 413, "the body exceeds 64 KiB");
+    } else if (early != 0) {
+        pms_resp_problem(&resp, early, "the request body could not be read");
+    } else {
+        handler(ctx, &req, &resp);
+    }
+    if (pms_resp_send(&resp, fcgi) != 0) {
+        pms_warn("client went away before the response was sent");
+    }
+    pms_req_reset(&req);
+    pms_resp_reset(&resp);
+    pms_log_set_request_id(NULL);
+}
+
+int
+pms_serve(int listen_fd, pms_handler_fn handler, void *ctx,
+    volatile sig_atomic_t *stop)
+{
+    FCGX_Request        fcgi;
+    struct epoll_event  ev;
+    int                 ep, n, rc = 0;
+
+    if (FCGX_InitRequest(&fcgi, listen_fd, 0) != 0) {
+        pms_error("FCGX_InitRequest failed");
+        return -1;
+    }
+    ep = epoll_create1(EPOLL_CLOEXEC);
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) != 0) {
+        pms_error("epoll on the listening socket failed: %s", strerror(errno));
+        if (ep >= 0) {
+            close(ep);
+        }
+        return -1;
+    }
+    while (!*stop) {
+        n = epoll_wait(ep, &ev, 1, 250);
+        if (n < 0 && errno != EINTR) {
+            pms_error("epoll_wait failed: %s", strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (n <= 0) {
+            continue;
+        }
+        if (FCGX_Accept_r(&fcgi) < 0) {
+            continue;           /* another worker took it (EAGAIN) */
+        }
+        serve_one(&fcgi, handler, ctx);
+        FCGX_Finish_r(&fcgi);
+    }
+    close(ep);
+    FCGX_Free(&fcgi, 0);
+    return rc;
+}

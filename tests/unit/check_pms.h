@@ -1,0 +1,16 @@
+/*
+ * check_pms.h -- the Check suites of the unit tests, one per module,
+ * collected by check_main.c into one runner.
+ */
+#ifndef CHECK_PMS_H
+#define CHECK_PMS_H
+
+#include <check.h>
+
+Suite *config_suite(void);
+Suite *valid_suite(void);
+Suite *problem_suite(void);
+Suite *patient_suite(void);
+Suite *http_suite(void);
+
+#endif
