@@ -87,7 +87,7 @@ api_read_body(pms_req_t *req, pms_resp_t *resp, patient_input_t *in)
     if (req->body == NULL) {
         return pms_resp_problem(resp, 400, "the request has no body");
     }
-    body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (body == NULL) {
         snprintf(detail, sizeof(detail),
             "malformed JSON at line %d, column %d: %s", jerr.line,

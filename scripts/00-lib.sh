@@ -1,0 +1,62 @@
+# scripts/00-lib.sh -- settings and small helpers every other script uses.
+# Every setting is an environment variable with a default; the resolved
+# values are written to $PMS_RUN/env for tests and operators.
+
+: "${PMS_RUN:=$PMS_SRC/.run}"
+: "${PMS_CACHE:=$PMS_SRC/.cache}"
+: "${PMS_HTTP_ADDR:=127.0.0.1}"
+: "${PMS_HTTP_PORT:=4004}"
+: "${PMS_PATIENT_PORT:=4000}"
+: "${PMS_PATIENT_WORKERS:=4}"
+: "${PMS_NGINX_WORKERS:=2}"
+: "${PMS_PG_PORT:=}"
+: "${PMS_UP_TIMEOUT:=120}"
+export PMS_RUN PMS_CACHE PMS_HTTP_ADDR PMS_HTTP_PORT PMS_PATIENT_PORT \
+       PMS_PATIENT_WORKERS PMS_NGINX_WORKERS
+export PMS_PREFIX="$PMS_RUN/install"
+export PMS_BUILD="$PMS_RUN/build"
+
+# Components append to these (see the other scripts/*.sh).
+PMS_APT_PACKAGES=()
+PMS_HOOK_PREPARE=()     # after PostgreSQL is up, before supervisord
+PMS_HOOK_READY=()       # after supervisord, to wait for readiness
+PMS_HOOK_TEST=()        # extra test suites run by ./pms test
+
+pms_say()  { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+pms_warn() { printf 'pms: warning: %s\n' "$*" >&2; }
+pms_die()  { printf 'pms: error: %s\n' "$*" >&2; exit 1; }
+
+pms_is_root() { [ "$(id -u)" = 0 ]; }
+
+# 0 when something listens on 127.0.0.1:$1.
+pms_port_busy() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# pms_wait_for DESCRIPTION SECONDS COMMAND...: polls until COMMAND succeeds.
+pms_wait_for() {
+    local what="$1" secs="$2" i
+    shift 2
+    for ((i = 0; i < secs * 10; i++)); do
+        if "$@" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    pms_die "$what not ready after ${secs}s (see ./pms logs)"
+}
+
+# Renders a template, replacing only ${PMS_*} placeholders (nginx's own
+# $variables are left alone).
+pms_render() {
+    local vars
+    vars="$(compgen -e | grep '^PMS_' | sed 's/^/$/' | tr '\n' ' ')"
+    envsubst "$vars" < "$1" > "$2.tmp" && mv "$2.tmp" "$2"
+}
+
+# Writes the resolved settings for tests and other shells.
+pms_write_env() {
+    compgen -e | grep '^PMS_' | while read -r v; do
+        printf '%s=%q\n' "$v" "${!v}"
+    done > "$PMS_RUN/env"
+}

@@ -1,0 +1,105 @@
+# scripts/40-stack.sh -- ./pms up/down/status/logs: renders the nginx and
+# supervisord configuration into the run directory and drives
+# supervisord, which owns every long-running process but PostgreSQL.
+
+pms_ctl() {
+    supervisorctl -c "$PMS_RUN/etc/supervisord.conf" "$@"
+}
+
+pms_supervisord_running() {
+    [ -S "$PMS_RUN/supervisor.sock" ] && pms_ctl pid >/dev/null 2>&1
+}
+
+pms_render_configs() {
+    mkdir -p "$PMS_RUN/etc/supervisor.d" "$PMS_RUN/log" "$PMS_RUN/nginx/tmp"
+    if pms_is_root; then
+        export PMS_NGINX_USER_LINE="user www-data;"
+    else
+        export PMS_NGINX_USER_LINE=""
+    fi
+    export PMS_SPAWN_USER="${PMS_SPAWN_USER:-}"
+    pms_render "$PMS_SRC/nginx/nginx.conf.tmpl" "$PMS_RUN/etc/nginx.conf"
+    pms_render "$PMS_SRC/supervisor/supervisord.conf.tmpl" "$PMS_RUN/etc/supervisord.conf"
+    local t name
+    rm -f "$PMS_RUN"/etc/supervisor.d/*.conf
+    for t in "$PMS_SRC"/supervisor/*.conf.tmpl; do
+        name="$(basename "$t" .conf.tmpl)"
+        [ "$name" = supervisord ] && continue
+        pms_render "$t" "$PMS_RUN/etc/supervisor.d/$name.conf"
+    done
+    /usr/sbin/nginx -t -q -c "$PMS_RUN/etc/nginx.conf" 2>&1 | grep -v "could not open error log" >&2 || true
+}
+
+pms_health_ok() {
+    curl -fsS -o /dev/null "http://127.0.0.1:$PMS_HTTP_PORT/health"
+}
+
+pms_up() {
+    local t0=$SECONDS hook
+    pms_install_deps
+    pms_build
+    pms_pg_start
+    for hook in "${PMS_HOOK_PREPARE[@]}"; do "$hook"; done
+    "$PMS_PREFIX/sbin/pms-patient" --migrate >/dev/null 2>"$PMS_RUN/migrate.log" \
+        || { cat "$PMS_RUN/migrate.log" >&2; pms_die "patient migrations failed"; }
+    pms_render_configs
+    pms_write_env
+    if pms_supervisord_running; then
+        pms_say "supervisord running: applying configuration"
+        pms_ctl update >/dev/null
+        pms_ctl signal HUP nginx >/dev/null 2>&1 || true
+    else
+        pms_say "starting supervisord"
+        supervisord -c "$PMS_RUN/etc/supervisord.conf"
+    fi
+    pms_wait_for "the gateway /health" "$PMS_UP_TIMEOUT" pms_health_ok
+    for hook in "${PMS_HOOK_READY[@]}"; do "$hook"; done
+    pms_say "up in $((SECONDS - t0))s"
+    cat <<MSG
+
+  API          http://127.0.0.1:$PMS_HTTP_PORT/api/patients
+  health       curl -s http://127.0.0.1:$PMS_HTTP_PORT/health
+  list         curl -s http://127.0.0.1:$PMS_HTTP_PORT/api/patients
+  create       curl -s -X POST -H 'Content-Type: application/json' \\
+                 -d '{"name":"Ada Lovelace","email":"ada@example.com","address":"12 St James Sq","dateOfBirth":"1815-12-10"}' \\
+                 http://127.0.0.1:$PMS_HTTP_PORT/api/patients
+  demo data    ./pms seed
+  processes    ./pms status        logs   ./pms logs [name]
+  stop         ./pms down
+
+MSG
+}
+
+pms_down() {
+    if pms_supervisord_running; then
+        pms_say "stopping supervisord and its programs"
+        pms_ctl shutdown >/dev/null || true
+        local i
+        for ((i = 0; i < 300; i++)); do
+            [ -f "$PMS_RUN/supervisord.pid" ] && kill -0 "$(cat "$PMS_RUN/supervisord.pid")" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+    pms_pg_stop
+}
+
+pms_status() {
+    if pms_supervisord_running; then
+        pms_ctl status || true
+    else
+        echo "supervisord: not running"
+    fi
+    if pms_pg_running; then
+        echo "postgresql                       RUNNING   port $(cat "$PMS_PG_DIR/port")"
+    else
+        echo "postgresql                       STOPPED"
+    fi
+}
+
+pms_logs() {
+    if [ $# -gt 0 ]; then
+        tail -n "${PMS_LOG_LINES:-100}" "$PMS_RUN/log/$1.log"
+    else
+        tail -n "${PMS_LOG_LINES:-20}" "$PMS_RUN"/log/*.log
+    fi
+}

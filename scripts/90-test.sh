@@ -1,0 +1,54 @@
+# scripts/90-test.sh -- ./pms test: brings the stack up, then runs the
+# Check unit tests, the integration suite against the live stack, every
+# component's extra suites, and make distcheck.  Exits non-zero when any
+# part fails; prints one summary line per part.
+
+pms_test() {
+    local results=() failed=0 hook
+    pms_up
+
+    pms_say "unit tests (make check)"
+    if make -s -C "$PMS_BUILD" check >/dev/null 2>&1; then
+        results+=("PASS unit: $(tail -n 2 "$PMS_BUILD/tests/unit/check_pms.log" | head -1)")
+    else
+        failed=1
+        results+=("FAIL unit: see $PMS_BUILD/tests/unit/check_pms.log")
+    fi
+    cat "$PMS_BUILD/tests/unit/check_pms.log" | grep -E "^[0-9]+%|:[EF]:" || true
+
+    pms_say "integration tests (live stack through the gateway)"
+    if (cd "$PMS_SRC/tests/integration" && python3 -m unittest -v ${PMS_TEST_FILTER:-} 2>&1 \
+            | tee "$PMS_RUN/log/integration-tests.out"); then
+        :
+    fi
+    if grep -q '^OK' "$PMS_RUN/log/integration-tests.out"; then
+        results+=("PASS integration: $(grep -E '^Ran [0-9]+ tests' "$PMS_RUN/log/integration-tests.out")")
+    else
+        failed=1
+        results+=("FAIL integration: $(grep -E '^(Ran|FAILED)' "$PMS_RUN/log/integration-tests.out" | tr '\n' ' ')")
+    fi
+
+    for hook in "${PMS_HOOK_TEST[@]}"; do
+        if "$hook"; then
+            results+=("PASS $hook")
+        else
+            failed=1
+            results+=("FAIL $hook")
+        fi
+    done
+
+    if [ -z "${PMS_SKIP_DISTCHECK:-}" ]; then
+        pms_say "make distcheck"
+        if make -s -C "$PMS_BUILD" distcheck >"$PMS_RUN/log/distcheck.out" 2>&1; then
+            results+=("PASS distcheck: $(grep -E 'archives ready|ready for distribution' -A1 "$PMS_RUN/log/distcheck.out" | tail -1 | tr -s ' =')")
+        else
+            failed=1
+            results+=("FAIL distcheck: see $PMS_RUN/log/distcheck.out")
+            tail -n 30 "$PMS_RUN/log/distcheck.out"
+        fi
+    fi
+
+    pms_say "summary"
+    printf '  %s\n' "${results[@]}"
+    return "$failed"
+}

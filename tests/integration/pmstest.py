@@ -1,0 +1,143 @@
+"""pmstest -- helpers for the integration suite: HTTP through the gateway,
+SQL through psql, and process control through supervisorctl, all against
+the stack that ./pms up started (settings come from .run/env)."""
+
+import http.client
+import json
+import os
+import shlex
+import subprocess
+import time
+import uuid
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def _load_env():
+    env = {}
+    run = os.environ.get("PMS_RUN", os.path.join(SRC, ".run"))
+    with open(os.path.join(run, "env")) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            env[key] = shlex.split(value)[0] if value else ""
+    return env
+
+
+ENV = _load_env()
+HOST = "127.0.0.1"
+PORT = int(ENV["PMS_HTTP_PORT"])
+
+
+class Response:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return "<%d %s>" % (self.status, self.body[:300])
+
+
+def request(method, path, body=None, headers=None, raw=None, timeout=30,
+            token=True):
+    """One HTTP request through the gateway.  body is JSON-encoded unless
+    raw bytes are given.  token=True adds the default bearer token when the
+    identity layer provides one (tests that check auth pass token=False or
+    their own Authorization header)."""
+    hdrs = dict(headers or {})
+    data = raw
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs.setdefault("Content-Type", "application/json")
+    if token and "Authorization" not in hdrs and default_token():
+        hdrs["Authorization"] = "Bearer " + default_token()
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        return Response(resp.status,
+                        {k.lower(): v for k, v in resp.getheaders()}, payload)
+    finally:
+        conn.close()
+
+
+_TOKENS = {}
+
+
+def token_for(client):
+    """An access token for a Keycloak client, via ./pms token (cached).
+    None when the stack has no identity provider configured."""
+    if not ENV.get("PMS_KEYCLOAK_PORT"):
+        return None
+    if client not in _TOKENS or _TOKENS[client][1] < time.time() + 30:
+        out = subprocess.run([os.path.join(SRC, "pms"), "token", client],
+                             check=True, capture_output=True, text=True)
+        _TOKENS[client] = (out.stdout.strip(), time.time() + 240)
+    return _TOKENS[client][0]
+
+
+def default_token():
+    return token_for("ms-api")
+
+
+def sql(query, db="patients"):
+    """Runs SQL as the pms role; returns rows as lists of strings."""
+    out = subprocess.run(
+        ["psql", "-X", "-qAt", "-F", "\t", "-v", "ON_ERROR_STOP=1",
+         "-h", ENV["PMS_PG_SOCK"], "-p", ENV["PMS_PG_PORT"], "-U", "pms",
+         db, "-c", query],
+        check=True, capture_output=True, text=True)
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def ctl(*args):
+    """supervisorctl against the stack's supervisord."""
+    return subprocess.run(
+        ["supervisorctl", "-c", os.path.join(ENV["PMS_RUN"], "etc",
+                                             "supervisord.conf")] + list(args),
+        capture_output=True, text=True)
+
+
+def program_pid(name):
+    out = ctl("pid", name).stdout.strip()
+    return int(out) if out.isdigit() and out != "0" else None
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def wait_until(predicate, timeout=20.0, interval=0.1):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def unique_email(tag="t"):
+    return "%s-%s@example.com" % (tag, uuid.uuid4().hex[:12])
+
+
+def new_patient(**overrides):
+    body = {
+        "name": "Test Patient",
+        "email": unique_email(),
+        "address": "1 Test Street, Springfield",
+        "dateOfBirth": "1980-01-02",
+    }
+    body.update(overrides)
+    return body
