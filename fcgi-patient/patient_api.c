@@ -10,6 +10,7 @@
 
 #include "patient_api.h"
 #include "patient_model.h"
+#include "patient_outbox.h"
 #include "patient_query.h"
 #include "patient_store.h"
 #include "pms_log.h"
@@ -239,7 +240,7 @@ static int
 api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
 {
     patient_input_t in;
-    char            id[PMS_UUID_LEN + 1];
+    char            id[PMS_UUID_LEN + 1], account[128];
     PGresult       *res;
     pms_status_t    st;
     int             status;
@@ -256,6 +257,19 @@ api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
     st = patient_store_insert(ctx->db, id, &in, api_actor(req), &res);
     if (st == PMS_OK) {
         pms_req_defer(req, api_pqclear, res);
+        st = patient_billing_create_account(ctx->billing, id, in.name,
+            in.email, account, sizeof(account));
+    }
+    if (st == PMS_OK && account[0] != '\0') {
+        st = patient_store_set_billing(ctx->db, id, account, &res);
+        if (st == PMS_OK) {
+            pms_req_defer(req, api_pqclear, res);
+        }
+    }
+    if (st == PMS_OK) {
+        st = patient_outbox_add(ctx->db, "PATIENT_CREATED", res);
+    }
+    if (st == PMS_OK) {
         st = pms_db_commit(ctx->db);
     }
     if (st != PMS_OK) {
@@ -301,6 +315,9 @@ api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     st = patient_store_update(ctx->db, id, &in, api_actor(req), &res);
     if (st == PMS_OK) {
         pms_req_defer(req, api_pqclear, res);
+        st = patient_outbox_add(ctx->db, "PATIENT_UPDATED", res);
+    }
+    if (st == PMS_OK) {
         st = pms_db_commit(ctx->db);
     }
     if (st != PMS_OK) {
@@ -326,6 +343,9 @@ api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     st = patient_store_delete(ctx->db, id, &res);
     if (st == PMS_OK) {
         pms_req_defer(req, api_pqclear, res);
+        st = patient_outbox_add(ctx->db, "PATIENT_DELETED", res);
+    }
+    if (st == PMS_OK) {
         st = pms_db_commit(ctx->db);
     }
     if (st != PMS_OK) {
@@ -338,14 +358,31 @@ api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     return 204;
 }
 
+/*
+ * /health: one check per dependency, each "UP" or "DOWN" (or an object
+ * whose "status" is).  The service is UP only when every check is.
+ */
 static int
 api_health(patient_ctx_t *ctx, pms_resp_t *resp)
 {
-    int up = pms_db_ensure(ctx->db) == PMS_OK;
+    json_t     *checks = json_object(), *v;
+    const char *name, *state;
+    int         up = 1;
 
-    return pms_resp_json(resp, up ? 200 : 503,
-        json_pack("{s:s, s:{s:s}}", "status", up ? "UP" : "DOWN",
-            "checks", "database", up ? "UP" : "DOWN"));
+    json_object_set_new(checks, "database", json_string(
+        pms_db_ensure(ctx->db) == PMS_OK ? "UP" : "DOWN"));
+    patient_billing_health(ctx->billing, checks);
+    patient_outbox_health(ctx->db, checks);
+    json_object_foreach(checks, name, v) {
+        state = json_is_object(v)
+            ? json_string_value(json_object_get(v, "status"))
+            : json_string_value(v);
+        if (state == NULL || strcmp(state, "UP") != 0) {
+            up = 0;
+        }
+    }
+    return pms_resp_json(resp, up ? 200 : 503, json_pack("{s:s, s:o}",
+        "status", up ? "UP" : "DOWN", "checks", checks));
 }
 
 static int

@@ -83,8 +83,15 @@ patient_worker(void *arg, volatile sig_atomic_t *stop)
         pms_error("out of memory");
         return 1;
     }
+    ctx.billing = patient_billing_new();
+    if (ctx.billing == NULL) {
+        pms_error("cannot set up the billing client");
+        pms_db_free(ctx.db);
+        return 1;
+    }
     (void) pms_db_ensure(ctx.db);   /* failures are retried per request */
     rc = pms_serve(0, patient_api_handle, &ctx, stop);
+    patient_billing_free(ctx.billing);
     pms_db_free(ctx.db);
     return rc == 0 ? 0 : 1;
 }
