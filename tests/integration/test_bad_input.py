@@ -129,6 +129,9 @@ class BadInput(unittest.TestCase):
         self.assertEqual(r.header("Allow"), "GET, HEAD, PUT, DELETE")
         r = request("POST", "/api/patients/" + str(uuid.uuid4()), new_patient())
         self.assert_problem(r, 405)
+        r = request("POST", "/health", {})
+        self.assert_problem(r, 405)
+        self.assertEqual(r.header("Allow"), "GET, HEAD")
 
 
 class Gateway(unittest.TestCase):
