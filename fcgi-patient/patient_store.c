@@ -24,7 +24,17 @@ const pms_db_stmt_t patient_store_stmts[] = {
       "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid" },
     { "patient_get_locked",
       "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid FOR UPDATE" },
-    { "patient_list",
+    /*
+     * The unfiltered page skips rows in an index-only scan of
+     * patient_name_order and fetches only the page's rows; the count is a
+     * sub-select so the whole answer is one round trip.
+     */
+    { "patient_list_all",
+      "SELECT " PATIENT_COLS ", (SELECT count(*) FROM patient)"
+      " FROM patient JOIN (SELECT id FROM patient"
+      " ORDER BY lower(name), id LIMIT $1::int OFFSET $2::bigint) page"
+      " USING (id) ORDER BY lower(name), id" },
+    { "patient_list_match",
       "SELECT " PATIENT_COLS ", count(*) OVER () FROM patient"
       " WHERE " PATIENT_MATCH
       " ORDER BY lower(name), id LIMIT $2::int OFFSET $3::bigint" },
@@ -83,7 +93,10 @@ patient_store_list(pms_db_t *db, const char *like, long limit, long offset,
 
     snprintf(slimit, sizeof(slimit), "%ld", limit);
     snprintf(soffset, sizeof(soffset), "%ld", offset);
-    return pms_db_exec(db, "patient_list", 3, params, res, NULL);
+    if (like == NULL) {
+        return pms_db_exec(db, "patient_list_all", 2, params + 1, res, NULL);
+    }
+    return pms_db_exec(db, "patient_list_match", 3, params, res, NULL);
 }
 
 pms_status_t

@@ -1,0 +1,406 @@
+"""./pms bench -- load through the gateway with wrk, with same-run
+baselines (nginx alone, nginx -> minimal libfcgi, pgbench on the same
+cluster) so every figure is also a ratio, plus memory, CPU per request and
+start-up cost of our daemons.  Writes a Markdown table to stdout and JSON
+to .run/bench/<time>/results.json.
+
+Settings: PMS_BENCH_SECONDS (10), PMS_BENCH_REPS (3, medians reported),
+PMS_BENCH_CONNS ("1,16,64"), PMS_BENCH_SCENARIOS (all),
+PMS_BENCH_NGINX_PORT (4104), PMS_BENCH_FCGI_PORT (4105)."""
+
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+
+SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+BENCH = os.path.join(SRC, "bench")
+
+
+def load_env():
+    env = {}
+    run = os.environ.get("PMS_RUN", os.path.join(SRC, ".run"))
+    with open(os.path.join(run, "env")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            env[k] = shlex.split(v)[0] if v else ""
+    return env
+
+
+ENV = load_env()
+RUN = ENV["PMS_RUN"]
+SECONDS = int(os.environ.get("PMS_BENCH_SECONDS", "10"))
+REPS = int(os.environ.get("PMS_BENCH_REPS", "3"))
+CONNS = [int(c) for c in os.environ.get("PMS_BENCH_CONNS", "1,16,64").split(",")]
+NGINX_PORT = int(os.environ.get("PMS_BENCH_NGINX_PORT", "4104"))
+FCGI_PORT = int(os.environ.get("PMS_BENCH_FCGI_PORT", "4105"))
+HTTP = "http://127.0.0.1:%s" % ENV["PMS_HTTP_PORT"]
+OUT = os.path.join(RUN, "bench", time.strftime("%Y%m%dT%H%M%S"))
+OUR_PROGRAMS = ["nginx", "auth", "patient", "billing", "relay", "analytics"]
+
+SCENARIOS = [
+    # name, lua script, url base, ceiling
+    ("nginx-static", None, "http://127.0.0.1:%d/static" % NGINX_PORT, None),
+    ("nginx-fcgi-hello", None, "http://127.0.0.1:%d/fcgi" % NGINX_PORT, None),
+    ("get-by-id", "get_by_id.lua", HTTP, "nginx-fcgi-hello"),
+    ("list-50", "list.lua", HTTP, "nginx-fcgi-hello"),
+    ("create", "create.lua", HTTP, "pgbench-insert"),
+    ("update", "update.lua", HTTP, "pgbench-insert"),
+    ("mix-80-20", "mix.lua", HTTP, "nginx-fcgi-hello"),
+]
+
+
+def sh(*args, **kw):
+    return subprocess.run(list(args), check=True, capture_output=True,
+                          text=True, **kw).stdout
+
+
+def psql(sql, db="patients", user="pms"):
+    return sh("psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-h",
+              ENV["PMS_PG_SOCK"], "-p", ENV["PMS_PG_PORT"], "-U", user, db,
+              "-c", sql)
+
+
+def ctl(*args):
+    return subprocess.run(["supervisorctl", "-c",
+                           os.path.join(RUN, "etc", "supervisord.conf")]
+                          + list(args), capture_output=True, text=True).stdout
+
+
+# ---------------------------------------------------------------- processes
+
+def tree(pid):
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            with open("/proc/%d/task/%d/children" % (p, p)) as f:
+                todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def program_pids():
+    pids = {}
+    for name in OUR_PROGRAMS:
+        out = ctl("pid", name).strip()
+        if out.isdigit() and out != "0":
+            pids[name] = tree(int(out))
+    return pids
+
+
+def rss_kb(pids):
+    """Proportional set size summed over a process tree: shared pages
+    (libraries, the pre-fork master's memory) are counted once overall,
+    not once per worker as plain RSS would."""
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                m = re.search(r"^Pss:\s+(\d+)", f.read(), re.M)
+                total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total
+
+
+def cpu_s(pids):
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / tick
+
+
+def snapshot():
+    pids = program_pids()
+    return {n: {"rss_kb": rss_kb(p), "cpu_s": cpu_s(p), "procs": len(p)}
+            for n, p in pids.items()}
+
+
+# ---------------------------------------------------------------- setup
+
+def token():
+    if not ENV.get("PMS_KEYCLOAK_PORT"):
+        return ""
+    return sh(os.path.join(SRC, "pms"), "token").strip()
+
+
+def seed(n=10000):
+    have = int(psql("SELECT count(*) FROM patient WHERE email LIKE 'seed-%@bench.example.com'"))
+    if have < n:
+        psql("INSERT INTO patient (id, name, email, address, date_of_birth,"
+             " registered_date) SELECT md5('pms-bench-' || g)::uuid,"
+             " 'Seed Patient ' || g, 'seed-' || g || '@bench.example.com',"
+             " g || ' Bench Road', date '1950-01-01' + (g %% 20000),"
+             " date '2020-01-01' + (g %% 1500)"
+             " FROM generate_series(1, %d) g ON CONFLICT DO NOTHING" % n)
+    ids = psql("SELECT id FROM patient WHERE email LIKE 'seed-%@bench.example.com'"
+               " ORDER BY id").split()
+    path = os.path.join(OUT, "ids.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(ids) + "\n")
+    return path, len(ids)
+
+
+def pgbench_db():
+    exists = sh("psql", "-X", "-qAt", "-h", ENV["PMS_PG_SOCK"], "-p",
+                ENV["PMS_PG_PORT"], "-U", "postgres", "postgres", "-c",
+                "SELECT 1 FROM pg_database WHERE datname = 'pms_bench'").strip()
+    if not exists:
+        sh("psql", "-X", "-q", "-h", ENV["PMS_PG_SOCK"], "-p", ENV["PMS_PG_PORT"],
+           "-U", "postgres", "postgres", "-c",
+           "CREATE DATABASE pms_bench OWNER pms")
+        with open(os.path.join(SRC, "fcgi-patient", "sql",
+                               "0001_create_patient.sql")) as f:
+            psql(f.read(), db="pms_bench")
+    psql("CREATE OR REPLACE FUNCTION pms_iso(timestamptz) RETURNS text"
+         " LANGUAGE sql IMMUTABLE AS $$ SELECT to_char($1 AT TIME ZONE 'UTC',"
+         " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') $$", db="pms_bench")
+    psql("TRUNCATE patient", db="pms_bench")
+    psql("INSERT INTO patient (id, name, email, address, date_of_birth,"
+         " registered_date) SELECT md5('pms-bench-' || g)::uuid,"
+         " 'Seed Patient ' || g, 'seed-' || g || '@bench.example.com',"
+         " g || ' Bench Road', date '1950-01-01' + (g % 20000),"
+         " date '2020-01-01' + (g % 1500) FROM generate_series(1, 10000) g",
+         db="pms_bench")
+
+
+def start_baselines():
+    os.makedirs(os.path.join(OUT, "tmp"), exist_ok=True)
+    build = ENV["PMS_BUILD"]
+    sh("make", "-s", "-C", build, "bench/fcgi-hello")
+    env = dict(os.environ, PMS_BENCH_DIR_RUN=OUT,
+               PMS_BENCH_NGINX_PORT=str(NGINX_PORT),
+               PMS_BENCH_FCGI_PORT=str(FCGI_PORT),
+               PMS_NGINX_WORKERS=ENV["PMS_NGINX_WORKERS"],
+               PMS_NGINX_USER_LINE="user www-data;" if os.geteuid() == 0 else "")
+    conf = os.path.join(OUT, "nginx.conf")
+    with open(os.path.join(BENCH, "nginx-baseline.conf.tmpl")) as f:
+        text = f.read()
+    for k in ("PMS_NGINX_WORKERS", "PMS_BENCH_DIR_RUN", "PMS_NGINX_USER_LINE",
+              "PMS_BENCH_NGINX_PORT", "PMS_BENCH_FCGI_PORT"):
+        text = text.replace("${%s}" % k, env[k])
+    with open(conf, "w") as f:
+        f.write(text)
+    hello = subprocess.Popen(
+        ["spawn-fcgi", "-n", "-a", "127.0.0.1", "-p", str(FCGI_PORT), "--",
+         os.path.join(build, "bench", "fcgi-hello"), ENV["PMS_PATIENT_WORKERS"]],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    nginx = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"],
+                             stderr=subprocess.DEVNULL)
+    wait_port(NGINX_PORT)
+    wait_port(FCGI_PORT)
+    return [hello, nginx]
+
+
+def wait_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return time.time()
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError("port %d not ready" % port)
+
+
+# ---------------------------------------------------------------- load
+
+def wrk(name, script, url, conns, tok, ids):
+    threads = 1 if conns == 1 else 2
+    env = dict(os.environ, PMS_BENCH_DIR=BENCH, PMS_BENCH_TOKEN=tok,
+               PMS_BENCH_IDS=ids, PMS_BENCH_RUN="%s%d" % (name[:2], time.time_ns()))
+    args = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % SECONDS,
+            "--timeout", "5s", "-s", os.path.join(BENCH, script or "static.lua"),
+            url]
+    before = snapshot()
+    out = subprocess.run(args, capture_output=True, text=True, env=env).stdout
+    after = snapshot()
+    m = re.search(r"PMS_BENCH_JSON (\{.*\})", out)
+    if not m:
+        raise RuntimeError("wrk gave no summary for %s:\n%s" % (name, out))
+    r = json.loads(m.group(1))
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["cpu_per_req_us"] = {
+        n: round((after[n]["cpu_s"] - before[n]["cpu_s"]) / max(r["requests"], 1) * 1e6, 1)
+        for n in after if n in before}
+    return r
+
+
+def pgbench(script, conns):
+    threads = 1 if conns == 1 else 2
+    out = sh("pgbench", "-n", "-h", ENV["PMS_PG_SOCK"], "-p", ENV["PMS_PG_PORT"],
+             "-U", "pms", "-c", str(conns), "-j", str(threads), "-T", str(SECONDS),
+             "-M", "prepared", "-r", "-f", os.path.join(BENCH, script), "pms_bench")
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    lat = float(re.search(r"latency average = ([\d.]+) ms", out).group(1))
+    return {"rps": tps, "mean_us": lat * 1000, "p50_us": None, "p99_us": None,
+            "max_us": None, "non2xx": 0, "requests": None}
+
+
+def median_of(runs):
+    out = dict(runs[0])
+    for key in ("rps", "p50_us", "p99_us", "max_us", "mean_us"):
+        vals = [r[key] for r in runs if r.get(key) is not None]
+        out[key] = statistics.median(vals) if vals else None
+    out["non2xx"] = sum(r.get("non2xx", 0) for r in runs)
+    out["errors"] = sum(r.get("connect_errors", 0) + r.get("read_errors", 0)
+                        + r.get("write_errors", 0) + r.get("timeouts", 0)
+                        for r in runs)
+    out["reps"] = len(runs)
+    out["rps_all"] = [round(r["rps"]) for r in runs]
+    return out
+
+
+# ---------------------------------------------------------------- start-up
+
+def fcgi_health(port, path="/health"):
+    """A minimal FastCGI client: one GET, returns the response head."""
+    def record(rtype, content, rid=1):
+        return struct.pack("!BBHHBx", 1, rtype, rid, len(content), 0) + content
+
+    def pair(k, v):
+        k, v = k.encode(), v.encode()
+        return bytes([len(k), len(v)]) + k + v
+
+    params = b"".join(pair(k, v) for k, v in (
+        ("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", path),
+        ("QUERY_STRING", ""), ("SERVER_PROTOCOL", "HTTP/1.1")))
+    s = socket.create_connection(("127.0.0.1", port), 2)
+    s.settimeout(5)
+    s.sendall(record(1, struct.pack("!HB5x", 1, 0)) + record(4, params)
+              + record(4, b"") + record(5, b""))
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return data
+
+
+def startup_patient(port=4199):
+    """Time from exec to the first answered FastCGI /health of pms-patient."""
+    env = dict(os.environ, PMS_PATIENT_DB=ENV["PMS_PATIENT_DB"],
+               PMS_PATIENT_WORKERS=ENV["PMS_PATIENT_WORKERS"],
+               PMS_PATIENT_SQL_DIR=os.path.join(ENV["PMS_PREFIX"], "share", "pms",
+                                                "patient", "sql"))
+    t0 = time.time()
+    p = subprocess.Popen(["spawn-fcgi", "-n", "-a", "127.0.0.1", "-p", str(port),
+                          "--", os.path.join(ENV["PMS_PREFIX"], "sbin", "pms-patient")],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.time() - t0 < 10:
+            try:
+                if b"Status: 200" in fcgi_health(port) or b'"UP"' in fcgi_health(port):
+                    return (time.time() - t0) * 1000
+            except OSError:
+                time.sleep(0.002)
+        return None
+    finally:
+        p.terminate()
+        p.wait()
+
+
+# ---------------------------------------------------------------- report
+
+def fmt_ms(us):
+    return "—" if us is None else "%.2f" % (us / 1000)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    want = os.environ.get("PMS_BENCH_SCENARIOS")
+    scenarios = [s for s in SCENARIOS if not want or s[0] in want.split(",")]
+    results = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
+                           "cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": ")},
+               "seconds": SECONDS, "reps": REPS, "scenarios": {}}
+    print("seeding 10,000 patients and the pgbench database ...", file=sys.stderr)
+    ids, n = seed()
+    pgbench_db()
+    results["rest"] = snapshot()
+    procs = start_baselines()
+    try:
+        for conns in CONNS:
+            for name, script, url, _ in scenarios:
+                runs = []
+                for rep in range(REPS):
+                    tok = token() if script else ""
+                    print("%-18s c=%-3d rep %d/%d" % (name, conns, rep + 1, REPS),
+                          file=sys.stderr)
+                    runs.append(wrk(name, script, url, conns, tok, ids))
+                results["scenarios"]["%s@%d" % (name, conns)] = median_of(runs)
+            for name, script in (("pgbench-insert", "pg_insert.sql"),
+                                 ("pgbench-select", "pg_select.sql")):
+                print("%-18s c=%d" % (name, conns), file=sys.stderr)
+                runs = [pgbench(script, conns) for _ in range(REPS)]
+                results["scenarios"]["%s@%d" % (name, conns)] = median_of(runs)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+    results["after"] = snapshot()
+    results["startup_ms"] = {"pms-patient": startup_patient()}
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print(report(results, scenarios))
+    print("\nJSON: %s" % os.path.join(OUT, "results.json"))
+
+
+def report(res, scenarios):
+    ceil_of = {s[0]: s[3] for s in scenarios}
+    lines = ["| scenario | conns | req/s (median) | p50 ms | p99 ms | max ms | non-2xx | ratio |",
+             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for key, r in res["scenarios"].items():
+        name, conns = key.split("@")
+        ratio = ""
+        ceil = ceil_of.get(name)
+        base = res["scenarios"].get("%s@%s" % (ceil, conns)) if ceil else None
+        if base and base["rps"]:
+            ratio = "%.0f%% of %s" % (100 * r["rps"] / base["rps"], ceil)
+        lines.append("| %s | %s | %.0f | %s | %s | %s | %s | %s |" % (
+            name, conns, r["rps"], fmt_ms(r["p50_us"]), fmt_ms(r["p99_us"]),
+            fmt_ms(r["max_us"]), r["non2xx"] + r.get("errors", 0), ratio))
+    lines += ["", "| process | memory at rest (PSS MB) | after the run (PSS MB) | processes |",
+              "|---|---:|---:|---:|"]
+    total_rest = total_after = 0
+    for name in OUR_PROGRAMS:
+        if name in res["after"]:
+            a = res["after"][name]
+            r = res["rest"].get(name, {"rss_kb": 0})
+            total_rest += r["rss_kb"]
+            total_after += a["rss_kb"]
+            lines.append("| %s | %.1f | %.1f | %d |" % (name, r["rss_kb"] / 1024,
+                                                       a["rss_kb"] / 1024, a["procs"]))
+    lines.append("| **all our daemons** | %.1f | %.1f | |" % (total_rest / 1024,
+                                                           total_after / 1024))
+    lines += ["", "| scenario @16 | CPU µs per request by tier |", "|---|---|"]
+    for key, r in res["scenarios"].items():
+        if key.endswith("@16") and r.get("cpu_per_req_us"):
+            lines.append("| %s | %s |" % (key.split("@")[0], ", ".join(
+                "%s %.0f" % (k, v) for k, v in r["cpu_per_req_us"].items() if v)))
+    lines += ["", "| daemon | start-up to ready (ms) |", "|---|---:|"]
+    for k, v in res["startup_ms"].items():
+        lines.append("| %s | %s |" % (k, "—" if v is None else "%.1f" % v))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
