@@ -16,6 +16,17 @@ pms_test() {
     fi
     cat "$PMS_BUILD/tests/unit/check_pms.log" | grep -E "^[0-9]+%|:[EF]:" || true
 
+    pms_say "unit tests under valgrind memcheck"
+    if CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+            --error-exitcode=9 "$PMS_BUILD/tests/unit/check_pms" \
+            >"$PMS_RUN/log/valgrind-unit.out" 2>&1; then
+        results+=("PASS valgrind unit: no errors, no definite leaks")
+    else
+        failed=1
+        results+=("FAIL valgrind unit: see $PMS_RUN/log/valgrind-unit.out")
+        tail -n 30 "$PMS_RUN/log/valgrind-unit.out"
+    fi
+
     pms_say "integration tests (live stack through the gateway)"
     if (cd "$PMS_SRC/tests/integration" && python3 -m unittest -v ${PMS_TEST_FILTER:-} 2>&1 \
             | tee "$PMS_RUN/log/integration-tests.out"); then
