@@ -17,7 +17,17 @@ pms_render_configs() {
     else
         export PMS_NGINX_USER_LINE=""
     fi
-    export PMS_SPAWN_USER="${PMS_SPAWN_USER:-}"
+    # Daemons never run as root: as root, spawn-fcgi drops to the pms
+    # user before exec, and supervisord programs carry user=pms.
+    if pms_is_root; then
+        id pms >/dev/null 2>&1 || useradd --system --no-create-home \
+            --home-dir /nonexistent --shell /usr/sbin/nologin pms
+        export PMS_SPAWN_USER="-u pms -g pms"
+        export PMS_DAEMON_USER="pms"
+    else
+        export PMS_SPAWN_USER=""
+        export PMS_DAEMON_USER="$(id -un)"
+    fi
     pms_render "$PMS_SRC/nginx/nginx.conf.tmpl" "$PMS_RUN/etc/nginx.conf"
     pms_render "$PMS_SRC/supervisor/supervisord.conf.tmpl" "$PMS_RUN/etc/supervisord.conf"
     local t name
