@@ -13,14 +13,18 @@
 
 typedef struct patient_billing_s patient_billing_t;
 
-/* Makes the worker's billing handle; NULL when out of memory. */
-patient_billing_t *patient_billing_new(void);
+/*
+ * Makes the worker's billing client for target ("host:port"; borrowed)
+ * with a per-call deadline of timeout_ms.  Initialises gRPC: call it in
+ * the worker after fork, never in the master.  NULL when out of memory.
+ */
+patient_billing_t *patient_billing_new(const char *target, long timeout_ms);
 void patient_billing_free(patient_billing_t *b);
 
 /*
  * Creates (or finds) the account of a patient; writes its id into
- * account_id (empty when billing is not part of this build).  PMS_OK, or
- * PMS_UNAVAILABLE when billing cannot answer in time.
+ * account_id.  PMS_OK, or PMS_UNAVAILABLE when billing is down, past the
+ * deadline or failing (logged with the gRPC status).
  */
 pms_status_t patient_billing_create_account(patient_billing_t *b,
     const char *patient_id, const char *name, const char *email,

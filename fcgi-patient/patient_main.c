@@ -26,6 +26,8 @@ static long         cfg_drain_ms;
 static const char  *cfg_db;
 static const char  *cfg_sql_dir;
 static const char  *cfg_prefix;
+static const char  *cfg_billing_target;
+static long         cfg_billing_timeout_ms;
 static int          cfg_debug;
 
 static const pms_conf_entry_t patient_config[] = {
@@ -37,6 +39,10 @@ static const pms_conf_entry_t patient_config[] = {
       "folder of the numbered SQL migrations", &cfg_sql_dir },
     { "PMS_PUBLIC_PREFIX", PMS_CONF_STR, "/api", 0, 64,
       "path prefix the gateway strips, used in Location and Link", &cfg_prefix },
+    { "PMS_BILLING_TARGET", PMS_CONF_STR, "127.0.0.1:9001", 3, 256,
+      "host:port of pms-billing", &cfg_billing_target },
+    { "PMS_BILLING_TIMEOUT_MS", PMS_CONF_INT, "2000", 10, 60000,
+      "deadline of the CreateBillingAccount call on create", &cfg_billing_timeout_ms },
     { "PMS_DRAIN_MS", PMS_CONF_INT, "10000", 0, 600000,
       "on SIGTERM, how long in-flight requests may take before a kill",
       &cfg_drain_ms },
@@ -45,30 +51,6 @@ static const pms_conf_entry_t patient_config[] = {
 };
 
 #define PATIENT_NCONFIG (sizeof(patient_config) / sizeof(patient_config[0]))
-
-static int
-patient_migrate(void)
-{
-    PGconn *conn;
-    char    err[1024];
-    int     applied;
-
-    conn = PQconnectdb(cfg_db);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        pms_error("cannot connect to apply migrations: %s",
-            PQerrorMessage(conn));
-        PQfinish(conn);
-        return -1;
-    }
-    applied = pms_migrate_run(conn, cfg_sql_dir, err, sizeof(err));
-    PQfinish(conn);     /* closed before fork: workers open their own */
-    if (applied < 0) {
-        pms_error("migrations failed: %s", err);
-        return -1;
-    }
-    pms_info("schema up to date (%d migrations applied now)", applied);
-    return 0;
-}
 
 static int
 patient_worker(void *arg, volatile sig_atomic_t *stop)
@@ -83,7 +65,8 @@ patient_worker(void *arg, volatile sig_atomic_t *stop)
         pms_error("out of memory");
         return 1;
     }
-    ctx.billing = patient_billing_new();
+    ctx.billing = patient_billing_new(cfg_billing_target,
+        cfg_billing_timeout_ms);
     if (ctx.billing == NULL) {
         pms_error("cannot set up the billing client");
         pms_db_free(ctx.db);
@@ -110,7 +93,7 @@ main(int argc, char **argv)
     pms_config_load_or_exit("pms-patient", patient_config, PATIENT_NCONFIG);
     pms_log_init("patient", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
 
-    if (patient_migrate() != 0) {
+    if (pms_migrate_apply(cfg_db, cfg_sql_dir) != 0) {
         return 1;
     }
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {

@@ -173,7 +173,9 @@ pms_migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
     }
     qsort(names, n, sizeof(*names), migrate_cmp);
 
-    if (migrate_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
+    if (migrate_exec(conn, "SET client_min_messages = warning", err,
+            errlen) != 0
+        || migrate_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
             err, errlen) != 0
         || migrate_exec(conn,
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -213,4 +215,27 @@ done:
     }
     free(names);
     return rc == 0 ? applied : -1;
+}
+
+int
+pms_migrate_apply(const char *conninfo, const char *dir)
+{
+    PGconn *conn = PQconnectdb(conninfo);
+    char    err[1024];
+    int     applied;
+
+    if (PQstatus(conn) != CONNECTION_OK) {
+        pms_error("cannot connect to apply migrations: %s",
+            PQerrorMessage(conn));
+        PQfinish(conn);
+        return -1;
+    }
+    applied = pms_migrate_run(conn, dir, err, sizeof(err));
+    PQfinish(conn);
+    if (applied < 0) {
+        pms_error("migrations failed: %s", err);
+        return -1;
+    }
+    pms_info("schema up to date (%d migrations applied now)", applied);
+    return 0;
 }

@@ -16,6 +16,12 @@
  */
 int pms_migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen);
 
+/*
+ * Connects to conninfo, applies what is missing from dir, disconnects
+ * (so it is safe before fork).  Logs the outcome.  0 or -1.
+ */
+int pms_migrate_apply(const char *conninfo, const char *dir);
+
 /* 1 when name looks like a migration file (digits, '_', ..., ".sql"). */
 int pms_migrate_is_file(const char *name);
 

@@ -141,3 +141,31 @@ def new_patient(**overrides):
     }
     body.update(overrides)
     return body
+
+
+def grpc_js(specs, concurrent=False, target=None):
+    """Runs gRPC calls through the independent JavaScript peer
+    (tests/grpc/billing_client.js, @grpc/grpc-js installed once into
+    .cache/grpc-js from the committed lock file).  specs: dicts with method,
+    request, timeoutMs.  Returns one result dict per call."""
+    cache = os.path.join(ENV.get("PMS_CACHE", os.path.join(SRC, ".cache")),
+                         "grpc-js")
+    if not os.path.isdir(os.path.join(cache, "node_modules", "@grpc", "grpc-js")):
+        os.makedirs(cache, exist_ok=True)
+        for name in ("package.json", "package-lock.json"):
+            with open(os.path.join(SRC, "tests", "grpc", name)) as src, \
+                    open(os.path.join(cache, name), "w") as dst:
+                dst.write(src.read())
+        subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"],
+                       cwd=cache, check=True, capture_output=True)
+    env = dict(os.environ, NODE_PATH=os.path.join(cache, "node_modules"),
+               PMS_GRPC_CONCURRENT="1" if concurrent else "0")
+    out = subprocess.run(
+        ["node", os.path.join(SRC, "tests", "grpc", "billing_client.js"),
+         target or "127.0.0.1:%s" % ENV["PMS_BILLING_PORT"],
+         os.path.join(SRC, "proto")],
+        input="\n".join(json.dumps(s) for s in specs), env=env,
+        capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr)
+    return [json.loads(line) for line in out.stdout.splitlines()]

@@ -12,5 +12,6 @@ Suite *valid_suite(void);
 Suite *problem_suite(void);
 Suite *patient_suite(void);
 Suite *http_suite(void);
+Suite *billing_suite(void);
 
 #endif
