@@ -319,6 +319,35 @@ def startup_patient(port=4199):
         p.wait()
 
 
+def billing_calls_per_s():
+    """CreateBillingAccount calls/s against pms-billing alone (8 threads)."""
+    if not ENV.get("PMS_BILLING_PORT"):
+        return None
+    sh("make", "-s", "-C", ENV["PMS_BUILD"], "bench/billing-load")
+    out = sh(os.path.join(ENV["PMS_BUILD"], "bench", "billing-load"),
+             "127.0.0.1:%s" % ENV["PMS_BILLING_PORT"], "8", str(SECONDS))
+    return json.loads(out)
+
+
+def startup_billing(port=9199):
+    """Time from exec to pms-billing accepting connections."""
+    env = dict(os.environ, PMS_BILLING_LISTEN="127.0.0.1:%d" % port,
+               PMS_BILLING_DB=ENV["PMS_BILLING_DB"],
+               PMS_BILLING_SQL_DIR=os.path.join(ENV["PMS_PREFIX"], "share",
+                                                "pms", "billing", "sql"))
+    t0 = time.time()
+    p = subprocess.Popen([os.path.join(ENV["PMS_PREFIX"], "sbin", "pms-billing")],
+                         env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        return (wait_port(port) - t0) * 1000
+    except RuntimeError:
+        return None
+    finally:
+        p.terminate()
+        p.wait()
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_ms(us):
@@ -358,6 +387,10 @@ def main():
             p.wait()
     results["after"] = snapshot()
     results["startup_ms"] = {"pms-patient": startup_patient()}
+    if ENV.get("PMS_BILLING_PORT"):
+        results["startup_ms"]["pms-billing"] = startup_billing()
+        print("billing alone ...", file=sys.stderr)
+        results["billing_alone"] = billing_calls_per_s()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(report(results, scenarios))
@@ -396,6 +429,11 @@ def report(res, scenarios):
         if key.endswith("@16") and r.get("cpu_per_req_us"):
             lines.append("| %s | %s |" % (key.split("@")[0], ", ".join(
                 "%s %.0f" % (k, v) for k, v in r["cpu_per_req_us"].items() if v)))
+    if res.get("billing_alone"):
+        b = res["billing_alone"]
+        lines += ["", "billing alone (8 client threads, C client on one channel):"
+                  " %.0f CreateBillingAccount calls/s, %d errors" % (
+                      b["calls_per_s"], b["errors"])]
     lines += ["", "| daemon | start-up to ready (ms) |", "|---|---:|"]
     for k, v in res["startup_ms"].items():
         lines.append("| %s | %s |" % (k, "—" if v is None else "%.1f" % v))
