@@ -56,7 +56,8 @@ pms_render() {
 
 # Writes the resolved settings for tests and other shells.
 pms_write_env() {
-    compgen -e | grep '^PMS_' | while read -r v; do
-        printf '%s=%q\n' "$v" "${!v}"
-    done > "$PMS_RUN/env"
+    (umask 077
+     compgen -e | grep '^PMS_' | while read -r v; do
+         printf '%s=%q\n' "$v" "${!v}"
+     done > "$PMS_RUN/env")
 }

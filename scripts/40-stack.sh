@@ -17,18 +17,10 @@ pms_render_configs() {
     else
         export PMS_NGINX_USER_LINE=""
     fi
-    # Daemons never run as root: as root, spawn-fcgi drops to the pms
-    # user before exec, and supervisord programs carry user=pms.
-    if pms_is_root; then
-        id pms >/dev/null 2>&1 || useradd --system --no-create-home \
-            --home-dir /nonexistent --shell /usr/sbin/nologin pms
-        export PMS_SPAWN_USER="-u pms -g pms"
-        export PMS_DAEMON_USER="pms"
-    else
-        export PMS_SPAWN_USER=""
-        export PMS_DAEMON_USER="$(id -un)"
-    fi
-    pms_render "$PMS_SRC/nginx/nginx.conf.tmpl" "$PMS_RUN/etc/nginx.conf"
+    local f
+    for f in "$PMS_SRC"/nginx/*.conf.tmpl; do
+        pms_render "$f" "$PMS_RUN/etc/$(basename "$f" .tmpl)"
+    done
     pms_render "$PMS_SRC/supervisor/supervisord.conf.tmpl" "$PMS_RUN/etc/supervisord.conf"
     local t name
     rm -f "$PMS_RUN"/etc/supervisor.d/*.conf
@@ -44,9 +36,24 @@ pms_health_ok() {
     curl -fsS -o /dev/null "http://127.0.0.1:$PMS_HTTP_PORT/health"
 }
 
+# Daemons never run as root: as root, spawn-fcgi drops to the pms user
+# before exec, and supervisord programs carry user=pms.
+pms_daemon_user() {
+    if pms_is_root; then
+        id pms >/dev/null 2>&1 || useradd --system --no-create-home \
+            --home-dir /nonexistent --shell /usr/sbin/nologin pms
+        export PMS_SPAWN_USER="-u pms -g pms"
+        export PMS_DAEMON_USER="pms"
+    else
+        export PMS_SPAWN_USER=""
+        export PMS_DAEMON_USER="$(id -un)"
+    fi
+}
+
 pms_up() {
     local t0=$SECONDS hook
     pms_install_deps
+    pms_daemon_user
     pms_build
     pms_pg_start
     for hook in "${PMS_HOOK_PREPARE[@]}"; do "$hook"; done

@@ -16,7 +16,7 @@
 
 static const char       *log_service = "pms";
 static pms_log_level_t   log_min = PMS_LOG_INFO;
-static char              log_request_id[65];
+static __thread char     log_request_id[65];   /* per thread: the auth helper is threaded */
 
 static const char *log_level_names[] = { "debug", "info", "warn", "error" };
 
