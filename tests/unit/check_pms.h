@@ -13,5 +13,6 @@ Suite *problem_suite(void);
 Suite *patient_suite(void);
 Suite *http_suite(void);
 Suite *billing_suite(void);
+Suite *auth_suite(void);
 
 #endif
