@@ -72,6 +72,7 @@ pms_keycloak_prepare() {
         END IF; END \$\$;" \
         -c "ALTER ROLE keycloak PASSWORD '$PMS_KEYCLOAK_DB_PASSWORD'" \
         -c "ALTER DATABASE keycloak OWNER TO keycloak" >/dev/null
+    mkdir -p "$PMS_RUN/log"
     # Build the optimized server once per version (PostgreSQL, health).
     if [ ! -f "$home/.pms-built" ]; then
         pms_say "building Keycloak for PostgreSQL (once)"
