@@ -150,6 +150,10 @@ class Forged(unittest.TestCase):
         cls.real = real
         cls.real_kid = json.loads(jf.unb64u(real.split(".")[0]))["kid"]
         cls.realm_x5c = next(k["x5c"][0] for k in jwks() if k["kid"] == cls.real_kid)
+        # the helper learns the new key on its next allowed refetch (<= 10 s)
+        assert wait_until(lambda: get(jf.make({"alg": "RS256", "kid": cls.kid},
+                                              jf.claims(ISSUER), key=cls.key)).status == 200,
+                          timeout=15, interval=0.5)
 
     def assert_refused(self, token, why=None):
         r = get(token)
