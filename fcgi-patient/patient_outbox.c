@@ -1,18 +1,85 @@
 /*
- * patient_outbox.c -- placeholder until events exist: writes record no
- * event.
+ * patient_outbox.c -- turns a patient row into its PatientEvent and adds
+ * it to the outbox inside the caller's open transaction, so the event
+ * exists exactly when the write does.  Publishing is pms-relay's job.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "patient_model.h"
 #include "patient_outbox.h"
+#include "patient_event.pb-c.h"
+#include "pms_log.h"
+#include "pms_uuid.h"
 
 pms_status_t
 patient_outbox_add(pms_db_t *db, const char *type, const PGresult *row)
 {
-    (void) db; (void) type; (void) row;
-    return PMS_OK;
+    Patient__Events__PatientEvent ev = PATIENT__EVENTS__PATIENT_EVENT__INIT;
+    char          event_id[PMS_UUID_LEN + 1], now[PMS_TIMESTAMP_LEN], *hex;
+    const char   *params[4];
+    uint8_t       buf[2048];
+    size_t        len, i;
+    PGresult     *res;
+    pms_status_t  st;
+
+    if (pms_uuid_v4(event_id) != 0) {
+        return PMS_ERROR;
+    }
+    pms_timestamp(now);
+    ev.patientid = PQgetvalue(row, 0, PATIENT_COL_ID);
+    ev.name = PQgetvalue(row, 0, PATIENT_COL_NAME);
+    ev.email = PQgetvalue(row, 0, PATIENT_COL_EMAIL);
+    ev.event_type = (char *) type;
+    ev.event_id = event_id;
+    ev.occurred_at = now;
+    ev.registered_date = PQgetvalue(row, 0, PATIENT_COL_REGISTERED);
+    len = patient__events__patient_event__get_packed_size(&ev);
+    if (len > sizeof(buf)) {
+        pms_error("event of %zu bytes does not fit", len);
+        return PMS_ERROR;
+    }
+    patient__events__patient_event__pack(&ev, buf);
+    hex = malloc(len * 2 + 3);      /* bytea text input: \x + hex */
+    if (hex == NULL) {
+        return PMS_ERROR;
+    }
+    hex[0] = '\\';
+    hex[1] = 'x';
+    for (i = 0; i < len; i++) {
+        snprintf(hex + 2 + i * 2, 3, "%02x", buf[i]);
+    }
+    params[0] = event_id;
+    params[1] = ev.patientid;
+    params[2] = type;
+    params[3] = hex;
+    st = pms_db_exec(db, "outbox_insert", 4, params, &res, NULL);
+    free(hex);
+    if (st == PMS_OK) {
+        PQclear(res);
+    }
+    return st;
 }
 
 void
 patient_outbox_health(pms_db_t *db, json_t *checks)
 {
-    (void) db; (void) checks;
+    PGresult *res;
+    json_t   *o;
+
+    if (pms_db_exec(db, "outbox_backlog", 0, NULL, &res, NULL) != PMS_OK) {
+        json_object_set_new(checks, "outbox", json_string("DOWN"));
+        return;
+    }
+    o = json_pack("{s:s, s:I}", "status", "UP", "backlog",
+        (json_int_t) atoll(PQgetvalue(res, 0, 0)));
+    if (!PQgetisnull(res, 0, 1)) {
+        json_object_set_new(o, "consumerLag",
+            json_integer(atoll(PQgetvalue(res, 0, 1))));
+        json_object_set_new(o, "lagMeasuredSecondsAgo",
+            json_integer(atoll(PQgetvalue(res, 0, 2))));
+    }
+    json_object_set_new(checks, "outbox", o);
+    PQclear(res);
 }

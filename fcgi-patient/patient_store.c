@@ -55,6 +55,14 @@ const pms_db_stmt_t patient_store_stmts[] = {
     { "patient_set_billing",
       "UPDATE patient SET billing_account_id = $2 WHERE id = $1::uuid"
       " RETURNING " PATIENT_COLS },
+    { "outbox_insert",
+      "INSERT INTO outbox (event_id, patient_id, event_type, payload)"
+      " VALUES ($1::uuid, $2::uuid, $3, $4::bytea)" },
+    { "outbox_backlog",
+      "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL),"
+      " (SELECT consumer_lag FROM relay_status WHERE id = 1),"
+      " (SELECT extract(epoch FROM now() - measured_at)::int"
+      "  FROM relay_status WHERE id = 1)" },
     { "patient_delete",
       "DELETE FROM patient WHERE id = $1::uuid RETURNING " PATIENT_COLS },
 };

@@ -43,22 +43,29 @@ pms_log_request_id(void)
     return log_request_id;
 }
 
+void
+pms_timestamp(char out[PMS_TIMESTAMP_LEN])
+{
+    struct timeval  tv;
+    struct tm       tm;
+
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    snprintf(out, PMS_TIMESTAMP_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+        tm.tm_sec, (long) tv.tv_usec / 1000);
+}
+
 static void
 log_emit(pms_log_level_t level, json_t *fields, const char *fmt, va_list ap)
 {
-    char            msg[1024], ts[64];
-    struct timeval  tv;
-    struct tm       tm;
+    char            msg[1024], ts[PMS_TIMESTAMP_LEN];
     json_t         *line;
     char           *text;
     size_t          len;
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-        tm.tm_sec, (long) tv.tv_usec / 1000);
+    pms_timestamp(ts);
 
     line = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ts", ts,
         "level", log_level_names[level], "service", log_service,

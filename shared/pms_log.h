@@ -24,6 +24,11 @@ void pms_log(pms_log_level_t level, const char *fmt, ...)
 void pms_log_fields(pms_log_level_t level, json_t *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+#define PMS_TIMESTAMP_LEN 64
+
+/* The current UTC time as RFC 3339 with milliseconds ("...T20:48:50.999Z"). */
+void pms_timestamp(char out[PMS_TIMESTAMP_LEN]);
+
 #define pms_debug(...) pms_log(PMS_LOG_DEBUG, __VA_ARGS__)
 #define pms_info(...)  pms_log(PMS_LOG_INFO, __VA_ARGS__)
 #define pms_warn(...)  pms_log(PMS_LOG_WARN, __VA_ARGS__)

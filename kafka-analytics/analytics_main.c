@@ -1,0 +1,276 @@
+/*
+ * analytics_main.c -- pms-analytics: consumes the "patient" topic in group
+ * analytics-service and serves GET /analytics/summary over FastCGI
+ * (spawn-fcgi -n hands the socket on fd 0).  One consumer thread applies
+ * each event in one database statement and stores its offset only after
+ * that statement committed; FastCGI threads read the aggregates.  A
+ * message that does not decode is recorded and skipped.  SIGTERM: stop
+ * serving, commit the stored offsets, leave the group, exit 0.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <librdkafka/rdkafka.h>
+
+#include "analytics_decode.h"
+#include "analytics_store.h"
+#include "pms_config.h"
+#include "pms_log.h"
+#include "pms_migrate.h"
+#include "pms_serve.h"
+
+#ifndef PMS_DATADIR
+#define PMS_DATADIR "/usr/local/share/pms"
+#endif
+
+static const char *cfg_db;
+static const char *cfg_sql_dir;
+static const char *cfg_brokers;
+static const char *cfg_topic;
+static const char *cfg_group;
+static long        cfg_threads;
+static int         cfg_debug;
+
+static const pms_conf_entry_t analytics_config[] = {
+    { "PMS_ANALYTICS_DB", PMS_CONF_STR, "dbname=analytics", 1, 1024,
+      "libpq connection string of the analytics database", &cfg_db },
+    { "PMS_ANALYTICS_SQL_DIR", PMS_CONF_STR, PMS_DATADIR "/analytics/sql", 1, 1024,
+      "folder of the numbered SQL migrations", &cfg_sql_dir },
+    { "PMS_KAFKA_BROKERS", PMS_CONF_STR, "127.0.0.1:9092", 3, 512,
+      "Kafka bootstrap servers", &cfg_brokers },
+    { "PMS_KAFKA_TOPIC", PMS_CONF_STR, "patient", 1, 249,
+      "topic to consume", &cfg_topic },
+    { "PMS_ANALYTICS_GROUP", PMS_CONF_STR, "analytics-service", 1, 255,
+      "consumer group", &cfg_group },
+    { "PMS_ANALYTICS_THREADS", PMS_CONF_INT, "2", 1, 32,
+      "threads answering FastCGI requests", &cfg_threads },
+    { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
+};
+
+#define ANALYTICS_NCONFIG (sizeof(analytics_config) / sizeof(analytics_config[0]))
+
+static volatile sig_atomic_t analytics_stop;
+static __thread pms_db_t   *analytics_db;    /* each thread's connection */
+
+static pms_db_t *
+analytics_thread_db(void)
+{
+    if (analytics_db == NULL) {
+        analytics_db = pms_db_new(cfg_db, analytics_store_stmts,
+            analytics_store_nstmts);
+    }
+    return analytics_db;
+}
+
+/* Applies or records one message; retries while the database is down. */
+static int
+analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
+{
+    analytics_event_t               ev;
+    Patient__Events__PatientEvent  *pe;
+    char                            idbuf[64], why[128];
+    rd_kafka_topic_partition_list_t *offs;
+    pms_status_t                    st;
+    int                             applied = 0;
+
+    pe = analytics_decode(m->payload, m->len, m->partition, m->offset, &ev,
+        idbuf, sizeof(idbuf), why, sizeof(why));
+    for (;;) {
+        if (pe != NULL) {
+            st = analytics_store_apply(analytics_thread_db(), &ev, &applied);
+        } else {
+            st = analytics_store_undecodable(analytics_thread_db(),
+                m->partition, m->offset, m->payload ? m->payload : "", m->len, why);
+        }
+        if (st == PMS_OK || analytics_stop) {
+            break;
+        }
+        pms_warn("analytics database unavailable; retrying the same event");
+        sleep(1);
+    }
+    if (pe != NULL) {
+        patient__events__patient_event__free_unpacked(pe, NULL);
+    } else if (st == PMS_OK) {
+        pms_log_fields(PMS_LOG_WARN, json_pack("{s:i, s:I}", "partition",
+            (int) m->partition, "offset", (json_int_t) m->offset),
+            "undecodable message recorded and skipped: %s", why);
+    }
+    if (st != PMS_OK) {
+        return -1;      /* not stored: it will be delivered again */
+    }
+    if (!applied && pe != NULL) {
+        pms_debug("duplicate event ignored");
+    }
+    offs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt),
+        m->partition)->offset = m->offset + 1;
+    if (rd_kafka_offsets_store(rk, offs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        pms_warn("could not store offset %lld", (long long) m->offset + 1);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+    return 0;
+}
+
+static void *
+analytics_consume(void *arg)
+{
+    rd_kafka_t                      *rk = arg;
+    rd_kafka_topic_partition_list_t *topics;
+    rd_kafka_message_t              *m;
+
+    topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, cfg_topic, RD_KAFKA_PARTITION_UA);
+    if (rd_kafka_subscribe(rk, topics) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        pms_error("cannot subscribe to %s", cfg_topic);
+    }
+    rd_kafka_topic_partition_list_destroy(topics);
+    while (!analytics_stop) {
+        m = rd_kafka_consumer_poll(rk, 200);
+        if (m == NULL) {
+            continue;
+        }
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                pms_debug("consumer: %s", rd_kafka_message_errstr(m));
+            }
+        } else {
+            (void) analytics_handle(rk, m);
+        }
+        rd_kafka_message_destroy(m);
+    }
+    /* commits the stored offsets and leaves the group */
+    rd_kafka_consumer_close(rk);
+    pms_db_free(analytics_db);
+    analytics_db = NULL;
+    return NULL;
+}
+
+static void
+analytics_http(void *ctx, pms_req_t *req, pms_resp_t *resp)
+{
+    json_t      *summary;
+    pms_status_t st;
+
+    (void) ctx;
+    if (strcmp(req->path, "/analytics/summary") != 0) {
+        pms_resp_problem(resp, 404, "no such resource");
+        return;
+    }
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        pms_resp_header(resp, "Allow", "GET, HEAD");
+        pms_resp_problem(resp, 405, "this method is not supported on this resource");
+        return;
+    }
+    summary = analytics_store_summary(analytics_thread_db(), &st);
+    if (summary == NULL) {
+        pms_resp_header(resp, "Retry-After", "1");
+        pms_resp_problem(resp, 503, "the analytics database is unavailable");
+        return;
+    }
+    pms_resp_json(resp, 200, summary);
+}
+
+static void *
+analytics_serve(void *arg)
+{
+    (void) arg;
+    (void) pms_serve(0, analytics_http, NULL, &analytics_stop);
+    pms_db_free(analytics_db);
+    analytics_db = NULL;
+    return NULL;
+}
+
+static rd_kafka_t *
+analytics_consumer(void)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_t      *rk;
+    char             err[512];
+    const char      *settings[][2] = {
+        { "bootstrap.servers", cfg_brokers },
+        { "group.id", cfg_group },
+        { "auto.offset.reset", "earliest" },
+        { "enable.auto.offset.store", "false" },   /* stored after the DB commit */
+        { "enable.auto.commit", "true" },
+        { "auto.commit.interval.ms", "1000" },
+        { NULL, NULL },
+    };
+    int              i;
+
+    for (i = 0; settings[i][0] != NULL; i++) {
+        if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], err,
+                sizeof(err)) != RD_KAFKA_CONF_OK)
+        {
+            pms_error("kafka configuration: %s", err);
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (rk == NULL) {
+        pms_error("kafka consumer: %s", err);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    /* conf is now owned by rk */
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+int
+main(int argc, char **argv)
+{
+    pthread_t   consumer, threads[32];
+    rd_kafka_t *rk;
+    sigset_t    sigs;
+    struct stat st;
+    int         i, sig;
+
+    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+        printf("usage: spawn-fcgi -n -a 127.0.0.1 -p 4002 -- %s\n"
+               "       %s --migrate\n\n", argv[0], argv[0]);
+        pms_config_usage(stdout, analytics_config, ANALYTICS_NCONFIG);
+        return 0;
+    }
+    pms_config_load_or_exit("pms-analytics", analytics_config, ANALYTICS_NCONFIG);
+    pms_log_init("analytics", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
+    if (pms_migrate_apply(cfg_db, cfg_sql_dir) != 0) {
+        return 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
+        return 0;
+    }
+    if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode) || pms_serve_prepare(0) != 0) {
+        pms_error("fd 0 is not a listening socket: start me with spawn-fcgi -n");
+        return 1;
+    }
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    rk = analytics_consumer();
+    if (rk == NULL || pthread_create(&consumer, NULL, analytics_consume, rk) != 0) {
+        return 1;
+    }
+    for (i = 0; i < cfg_threads; i++) {
+        if (pthread_create(&threads[i], NULL, analytics_serve, NULL) != 0) {
+            pms_error("cannot start thread %d", i);
+            return 1;
+        }
+    }
+    pms_info("consuming %s as %s; serving the summary", cfg_topic, cfg_group);
+    if (sigwait(&sigs, &sig) != 0) {
+        sig = SIGTERM;
+    }
+    analytics_stop = 1;
+    for (i = 0; i < cfg_threads; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    pthread_join(consumer, NULL);
+    rd_kafka_destroy(rk);
+    pms_info("stopped on signal %d", sig);
+    return 0;
+}
