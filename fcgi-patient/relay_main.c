@@ -418,6 +418,18 @@ main(int argc, char **argv)
             failed_min = 0;
         }
         now = relay_now();
+        if (now >= next_sweep && inflight == 0) {
+            /*
+             * seq is taken at insert, rows become visible at commit: a row
+             * can commit after a higher seq was read.  With nothing in
+             * flight, the sweep re-reads from the lowest unpublished row,
+             * so such late rows wait at most one sweep and none is sent
+             * twice.  (One patient's writes are serialised by its row
+             * lock, so a late row never jumps ahead of a later event of
+             * the same patient.)
+             */
+            last = 0;
+        }
         if ((woken || now >= next_sweep) && inflight < cfg_max_inflight
             && listening != NULL)
         {
