@@ -35,6 +35,7 @@ class Log:
         self.created = {}           # id -> email (201)
         self.deleted = set()        # ids deleted with 204
         self.rejected_emails = []   # emails of creates answered 503
+        self.writes = collections.Counter()   # patient id -> acknowledged writes
 
     def add(self, op, status):
         with self.lock:
@@ -70,6 +71,7 @@ def client(seed):
                 mine.append(pid)
                 with LOG.lock:
                     LOG.created[pid] = body["email"]
+                    LOG.writes[pid] += 1
             elif status == 503:
                 with LOG.lock:
                     LOG.rejected_emails.append(body["email"])
@@ -80,6 +82,9 @@ def client(seed):
             r = one_request("PUT", "/api/patients/" + mine[-1],
                             new_patient(name="Soak %d" % n))
             status = r.status if hasattr(r, "status") else type(r).__name__
+            if status == 200:
+                with LOG.lock:
+                    LOG.writes[mine[-1]] += 1
         else:
             pid = mine.pop(0)
             r = one_request("DELETE", "/api/patients/" + pid)
@@ -87,6 +92,7 @@ def client(seed):
             if status == 204:
                 with LOG.lock:
                     LOG.deleted.add(pid)
+                    LOG.writes[pid] += 1
             elif status != 404:
                 mine.append(pid)      # not deleted: try again later
         LOG.add((PHASE["name"], op), status)
@@ -227,6 +233,30 @@ def main():
             if bad:
                 failures.append("%d patients without exactly one billing account, e.g. %s"
                                 % (len(bad), bad[:3]))
+    if "analytics" in ctl("status").stdout and ids:
+        # every acknowledged write is exactly one event in analytics, once
+        # the outbox has drained (a 504/502 write may have committed: it
+        # shows up as an extra event and is reported, not hidden)
+        wait_until(lambda: sql("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                   == [["0"]], timeout=120, interval=0.5)
+        seen = {}
+
+        def analytics_caught_up():
+            seen.clear()
+            for i in range(0, len(ids), 500):
+                chunk = ",".join("'%s'" % x for x in ids[i:i + 500])
+                for pid, n in sql("SELECT patient_id, count(*) FROM event WHERE patient_id"
+                                  " IN (%s) GROUP BY patient_id" % chunk, db="analytics"):
+                    seen[pid] = int(n)
+            return all(seen.get(p, 0) >= LOG.writes[p] for p in ids)
+
+        wait_until(analytics_caught_up, timeout=120, interval=1)
+        wrong = [p for p in ids if seen.get(p, 0) != LOG.writes[p]]
+        if wrong:
+            failures.append("%d patients whose analytics events differ from their writes,"
+                            " e.g. %s: %d events for %d writes" % (
+                                len(wrong), wrong[0], seen.get(wrong[0], 0),
+                                LOG.writes[wrong[0]]))
     for i in range(0, len(LOG.rejected_emails), 500):
         chunk = ",".join("'%s'" % e for e in LOG.rejected_emails[i:i + 500])
         leaked = sql("SELECT email FROM patient WHERE email IN (%s)" % chunk)
