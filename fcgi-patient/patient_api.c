@@ -259,6 +259,12 @@ api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
         pms_req_defer(req, api_pqclear, res);
         st = patient_billing_create_account(ctx->billing, id, in.name,
             in.email, account, sizeof(account));
+        if (st == PMS_UNAVAILABLE) {
+            pms_db_rollback(ctx->db);
+            pms_resp_header(resp, "Retry-After", "1");
+            return pms_resp_problem(resp, 503,
+                "billing is unavailable, so nothing was stored; retry shortly");
+        }
     }
     if (st == PMS_OK && account[0] != '\0') {
         st = patient_store_set_billing(ctx->db, id, account, &res);

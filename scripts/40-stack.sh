@@ -74,12 +74,13 @@ pms_up() {
     pms_say "up in $((SECONDS - t0))s"
     cat <<MSG
 
-  API          http://127.0.0.1:$PMS_HTTP_PORT/api/patients
-  health       curl -s http://127.0.0.1:$PMS_HTTP_PORT/health
-  list         curl -s http://127.0.0.1:$PMS_HTTP_PORT/api/patients
-  create       curl -s -X POST -H 'Content-Type: application/json' \\
+  token        TOKEN=\$(./pms token)            (client ms-api; ./pms token ms-readonly)
+  list         curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PMS_HTTP_PORT/api/patients
+  create       curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
                  -d '{"name":"Ada Lovelace","email":"ada@example.com","address":"12 St James Sq","dateOfBirth":"1815-12-10"}' \\
                  http://127.0.0.1:$PMS_HTTP_PORT/api/patients
+  analytics    curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PMS_HTTP_PORT/api/analytics/summary
+  health       curl -s http://127.0.0.1:$PMS_HTTP_PORT/health          (no token)
   demo data    ./pms seed
   processes    ./pms status        logs   ./pms logs [name]
   stop         ./pms down
