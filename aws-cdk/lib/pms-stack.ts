@@ -24,7 +24,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { useEmulatorRegistryArns } from './emulator';
 import {
-    DATABASES, DatabaseName, KAFKA_TLS_PORT, NAMESPACE, PUBLIC_ROUTES, REALM,
+    DATABASES, DatabaseName, KAFKA_TLS_PORT, NAMESPACE, POSTGRES_PORT, PUBLIC_ROUTES, REALM,
     SERVICE_PATHS, SERVICES, ServiceName, ServiceSpec, serviceSpec, titleCase,
 } from './services';
 import { PmsSettings } from './settings';
@@ -48,6 +48,9 @@ export class PmsStack extends cdk.Stack {
     readonly databases = new Map<DatabaseName, DatabaseWiring>();
 
     private readonly emulator: boolean;
+    /** localstack target: secrets deploy.sh creates, by parameter name
+     *  (written to the template's Metadata under pms:emulatorSecrets). */
+    private readonly emulatorSecrets: Record<string, { name: string; username: string }> = {};
 
     constructor(scope: Construct, id: string, props: PmsStackProps) {
         const emulator = props.settings.target === 'localstack';
@@ -78,7 +81,7 @@ export class PmsStack extends cdk.Stack {
 
         for (const spec of DATABASES) {
             const secret = this.credentials(
-                `${titleCase(spec.name)}DbCredentials`,
+                `${titleCase(spec.name)}DbCredentials`, `${spec.name}-db`,
                 `master credentials of the ${spec.name} database`,
                 spec.username);
             this.databases.set(spec.name, {
@@ -87,7 +90,7 @@ export class PmsStack extends cdk.Stack {
             });
         }
         const keycloakAdmin = this.credentials(
-            'KeycloakAdminCredentials', 'Keycloak bootstrap admin', 'admin');
+            'KeycloakAdminCredentials', 'keycloak-admin', 'Keycloak bootstrap admin', 'admin');
 
         const kafkaSg = new ec2.SecurityGroup(this, 'KafkaSg', {
             vpc: this.vpc,
@@ -125,6 +128,7 @@ export class PmsStack extends cdk.Stack {
         this.allowPaths(kafkaSg);
         if (this.emulator) {
             useEmulatorRegistryArns(this, [...this.services.values()]);
+            this.templateOptions.metadata = { 'pms:emulatorSecrets': this.emulatorSecrets };
         }
 
         new cdk.CfnOutput(this, 'LoadBalancerDns', {
@@ -146,12 +150,18 @@ export class PmsStack extends cdk.Stack {
     /** A {username, password} secret: generated here on AWS; on an
      *  emulator created beforehand (deploy.sh) and passed as a parameter,
      *  because emulators lack CloudFormation support for secrets. */
-    private credentials(id: string, what: string, username: string): secretsmanager.ISecret {
+    private credentials(id: string, name: string, what: string,
+                        username: string): secretsmanager.ISecret {
         if (this.emulator) {
             const arn = new cdk.CfnParameter(this, `${id}Arn`, {
                 type: 'String',
                 description: `ARN of a Secrets Manager secret {"username","password"}: ${what}`,
             });
+            // What deploy.sh must create before the stack, per parameter.
+            this.emulatorSecrets[arn.logicalId] = {
+                name: `pms/${name}`,
+                username,
+            };
             return secretsmanager.Secret.fromSecretCompleteArn(this, id, arn.valueAsString);
         }
         return new secretsmanager.Secret(this, id, {
@@ -176,6 +186,7 @@ export class PmsStack extends cdk.Stack {
             vpc: this.vpc,
             vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
             databaseName: name,
+            port: POSTGRES_PORT,
             credentials: rds.Credentials.fromSecret(secret),
             allocatedStorage: 20,
             maxAllocatedStorage: 100,
@@ -243,7 +254,7 @@ export class PmsStack extends cdk.Stack {
             const db = this.databaseOf(spec.database).instance;
             Object.assign(env, {
                 PGHOST: db.dbInstanceEndpointAddress,
-                PGPORT: db.dbInstanceEndpointPort,
+                PGPORT: String(POSTGRES_PORT),
                 PGDATABASE: spec.database,
                 PGSSLMODE: 'require',
             });
@@ -302,7 +313,7 @@ export class PmsStack extends cdk.Stack {
             Object.assign(env, {
                 KC_DB: 'postgres',
                 KC_DB_URL: `jdbc:postgresql://${db.dbInstanceEndpointAddress}:`
-                    + `${db.dbInstanceEndpointPort}/keycloak?sslmode=require`,
+                    + `${POSTGRES_PORT}/keycloak?sslmode=require`,
                 KC_HOSTNAME: publicUrl,
                 KC_HOSTNAME_BACKCHANNEL_DYNAMIC: 'true',
                 KC_HTTP_ENABLED: 'true',

@@ -11,6 +11,7 @@ export type DatabaseName = 'patients' | 'billing' | 'analytics' | 'keycloak';
 export const NAMESPACE = 'patient-management.local';
 export const REALM = 'patient-management';
 export const KAFKA_TLS_PORT = 9094;
+export const POSTGRES_PORT = 5432;
 
 export interface ServiceSpec {
     readonly name: ServiceName;
