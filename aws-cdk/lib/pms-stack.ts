@@ -472,8 +472,9 @@ export class PmsStack extends cdk.Stack {
                 this.serviceOf(p.from), ec2.Port.tcp(serviceSpec(p.to).port), p.why);
         }
         for (const spec of DATABASES) {
-            this.databaseOf(spec.name).instance.connections.allowDefaultPortFrom(
-                this.serviceOf(spec.owner), `${spec.owner} to its ${spec.name} database`);
+            this.databaseOf(spec.name).instance.connections.allowFrom(
+                this.serviceOf(spec.owner), ec2.Port.tcp(POSTGRES_PORT),
+                `${spec.owner} to its ${spec.name} database`);
         }
         const kafka = new ec2.Connections({
             securityGroups: [kafkaSg],
