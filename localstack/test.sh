@@ -176,7 +176,7 @@ check "target groups: gateway 4004 checked on /health, keycloak 8080" \
 
 check "a log group per service" "/pms/analytics /pms/billing /pms/gateway /pms/keycloak /pms/patient" \
     "$(awsx logs describe-log-groups --log-group-name-prefix /pms/ --query 'logGroups[].logGroupName' | words)"
-check "the 5 pms/* secrets exist" 5 \
+check "the 7 pms/* secrets exist" 7 \
     "$(awsx secretsmanager list-secrets --query 'SecretList[].Name' | words | tr ' ' '\n' | grep -c '^pms/')"
 
 # Security groups: who may reach whom, read back from the emulator.

@@ -24,13 +24,21 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { useEmulatorRegistryArns } from './emulator';
 import {
-    DATABASES, DatabaseName, KAFKA_TLS_PORT, NAMESPACE, POSTGRES_PORT, PUBLIC_ROUTES, REALM,
-    SERVICE_PATHS, SERVICES, ServiceName, ServiceSpec, serviceSpec, titleCase,
+    AUTH_HELPER_PORT, DATABASES, DatabaseName, KAFKA_TLS_PORT, NAMESPACE, OIDC_AUDIENCE,
+    OIDC_CLIENTS, POSTGRES_PORT, PUBLIC_ROUTES, REALM, SERVICE_PATHS, SERVICES, ServiceName,
+    ServiceSpec, serviceSpec, titleCase,
 } from './services';
 import { PmsSettings } from './settings';
 
 export interface PmsStackProps extends cdk.StackProps {
     readonly settings: PmsSettings;
+}
+
+/** Keycloak's bootstrap admin and the secrets of the realm's clients. */
+interface KeycloakSecrets {
+    readonly admin: secretsmanager.ISecret;
+    readonly msApi: secretsmanager.ISecret;
+    readonly msReadonly: secretsmanager.ISecret;
 }
 
 /** What a service's container needs to know about its database. */
@@ -89,8 +97,14 @@ export class PmsStack extends cdk.Stack {
                 secret,
             });
         }
-        const keycloakAdmin = this.credentials(
-            'KeycloakAdminCredentials', 'keycloak-admin', 'Keycloak bootstrap admin', 'admin');
+        const keycloak: KeycloakSecrets = {
+            admin: this.credentials('KeycloakAdminCredentials', 'keycloak-admin',
+                'Keycloak bootstrap admin', 'admin'),
+            msApi: this.credentials('MsApiClientCredentials', 'client-ms-api',
+                'client secret of Keycloak client ms-api', 'ms-api'),
+            msReadonly: this.credentials('MsReadonlyClientCredentials', 'client-ms-readonly',
+                'client secret of Keycloak client ms-readonly', 'ms-readonly'),
+        };
 
         const kafkaSg = new ec2.SecurityGroup(this, 'KafkaSg', {
             vpc: this.vpc,
@@ -120,7 +134,7 @@ export class PmsStack extends cdk.Stack {
 
         for (const spec of SERVICES) {
             const env = this.containerEnvironment(spec, publicUrl, kafkaBrokers);
-            const secrets = this.secrets(spec, keycloakAdmin);
+            const secrets = this.secrets(spec, keycloak);
             this.services.set(spec.name, this.service(spec, env, secrets));
         }
 
@@ -279,19 +293,22 @@ export class PmsStack extends cdk.Stack {
                 PMS_PATIENT_PORT: String(serviceSpec('patient').port),
                 PMS_ANALYTICS_HOST: host('analytics'),
                 PMS_ANALYTICS_PORT: String(serviceSpec('analytics').port),
-                PMS_AUTH_PORT: '4003',
-                PMS_AUTH_ISSUER: `${publicUrl}/realms/${REALM}`,
-                PMS_AUTH_JWKS_URL: `http://${host('keycloak')}:${serviceSpec('keycloak').port}`
+                PMS_AUTH_PORT: String(AUTH_HELPER_PORT),
+                // Tokens carry the public issuer; the keys are fetched
+                // inside the VPC.
+                PMS_OIDC_ISSUER: `${publicUrl}/realms/${REALM}`,
+                PMS_OIDC_JWKS_URL: `http://${host('keycloak')}:${serviceSpec('keycloak').port}`
                     + `/realms/${REALM}/protocol/openid-connect/certs`,
+                PMS_OIDC_AUDIENCE: OIDC_AUDIENCE,
+                PMS_OIDC_CLIENTS: OIDC_CLIENTS.join(','),
             });
             break;
         case 'patient':
             Object.assign(env, {
-                PMS_PATIENT_ADDR: '0.0.0.0',
                 PMS_PATIENT_PORT: String(spec.port),
                 PMS_PATIENT_WORKERS: '4',
                 PMS_PATIENT_DB: `dbname=${spec.database}`,
-                PMS_BILLING_ADDR: `${host('billing')}:${serviceSpec('billing').port}`,
+                PMS_BILLING_TARGET: `${host('billing')}:${serviceSpec('billing').port}`,
             });
             break;
         case 'billing':
@@ -333,8 +350,7 @@ export class PmsStack extends cdk.Stack {
 
     /** Credentials, always as ECS secrets (resolved by the ECS agent from
      *  Secrets Manager at task start, never written into the template). */
-    private secrets(spec: ServiceSpec,
-                    keycloakAdmin: secretsmanager.ISecret): Record<string, ecs.Secret> {
+    private secrets(spec: ServiceSpec, keycloak: KeycloakSecrets): Record<string, ecs.Secret> {
         if (spec.database === undefined) {
             return {};
         }
@@ -345,8 +361,11 @@ export class PmsStack extends cdk.Stack {
             return {
                 KC_DB_USERNAME: field(dbSecret, 'username'),
                 KC_DB_PASSWORD: field(dbSecret, 'password'),
-                KC_BOOTSTRAP_ADMIN_USERNAME: field(keycloakAdmin, 'username'),
-                KC_BOOTSTRAP_ADMIN_PASSWORD: field(keycloakAdmin, 'password'),
+                KC_BOOTSTRAP_ADMIN_USERNAME: field(keycloak.admin, 'username'),
+                KC_BOOTSTRAP_ADMIN_PASSWORD: field(keycloak.admin, 'password'),
+                // Placeholders of the imported realm file.
+                PMS_MS_API_SECRET: field(keycloak.msApi, 'password'),
+                PMS_MS_READONLY_SECRET: field(keycloak.msReadonly, 'password'),
             };
         }
         return {
@@ -391,6 +410,7 @@ export class PmsStack extends cdk.Stack {
                 startPeriod: cdk.Duration.seconds(spec.startPeriodSeconds),
             },
             stopTimeout: cdk.Duration.seconds(30),
+            ulimits: [{ name: ecs.UlimitName.NOFILE, softLimit: 65536, hardLimit: 65536 }],
             linuxParameters: new ecs.LinuxParameters(this, `${id}Linux`, {
                 initProcessEnabled: true,
             }),

@@ -12,6 +12,11 @@ export const NAMESPACE = 'patient-management.local';
 export const REALM = 'patient-management';
 export const KAFKA_TLS_PORT = 9094;
 export const POSTGRES_PORT = 5432;
+/** pms-auth, in the gateway's task, on 127.0.0.1 only. */
+export const AUTH_HELPER_PORT = 4003;
+/** What the gateway accepts in tokens (keycloak/README.md). */
+export const OIDC_AUDIENCE = 'patient-api';
+export const OIDC_CLIENTS = ['ms-api', 'ms-readonly'];
 
 export interface ServiceSpec {
     readonly name: ServiceName;
@@ -52,7 +57,7 @@ export const SERVICES: readonly ServiceSpec[] = [
         // Any HTTP answer from nginx (even a 502 while the patient service
         // is down) means nginx is alive; the auth helper must answer too.
         healthCheck: 'curl -sS -o /dev/null --max-time 3 http://127.0.0.1:4004/health'
-            + ` && ${fcgiPing(4003)}`,
+            + ` && ${fcgiPing(AUTH_HELPER_PORT)}`,
         startPeriodSeconds: 30,
     },
     {

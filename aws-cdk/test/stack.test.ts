@@ -169,7 +169,7 @@ for (const tgt of TARGETS) {
                 'pms-billing': ['PGPASSWORD', 'PGUSER'],
                 'pms-analytics': ['PGPASSWORD', 'PGUSER'],
                 'pms-keycloak': ['KC_BOOTSTRAP_ADMIN_PASSWORD', 'KC_BOOTSTRAP_ADMIN_USERNAME',
-                    'KC_DB_PASSWORD', 'KC_DB_USERNAME'],
+                    'KC_DB_PASSWORD', 'KC_DB_USERNAME', 'PMS_MS_API_SECRET', 'PMS_MS_READONLY_SECRET'],
                 'pms-gateway': [],
             };
             for (const [, td] of resourcesOf(t, 'AWS::ECS::TaskDefinition')) {
@@ -242,8 +242,10 @@ for (const tgt of TARGETS) {
                     Environment: Match.arrayWith([
                         { Name: 'PMS_PATIENT_HOST', Value: `patient.${NAMESPACE}` },
                         { Name: 'PMS_ANALYTICS_HOST', Value: `analytics.${NAMESPACE}` },
-                        { Name: 'PMS_AUTH_JWKS_URL', Value: `http://keycloak.${NAMESPACE}:8080`
+                        { Name: 'PMS_OIDC_JWKS_URL', Value: `http://keycloak.${NAMESPACE}:8080`
                             + '/realms/patient-management/protocol/openid-connect/certs' },
+                        { Name: 'PMS_OIDC_AUDIENCE', Value: 'patient-api' },
+                        { Name: 'PMS_OIDC_CLIENTS', Value: 'ms-api,ms-readonly' },
                     ]),
                 })],
             });
@@ -251,7 +253,7 @@ for (const tgt of TARGETS) {
                 Family: 'pms-patient',
                 ContainerDefinitions: [Match.objectLike({
                     Environment: Match.arrayWith([
-                        { Name: 'PMS_BILLING_ADDR', Value: `billing.${NAMESPACE}:9001` },
+                        { Name: 'PMS_BILLING_TARGET', Value: `billing.${NAMESPACE}:9001` },
                     ]),
                 })],
             });

@@ -31,7 +31,8 @@ describe('target=localstack', () => {
         const params = Object.keys(t.Parameters).sort();
         assert.deepEqual(params, [
             'AnalyticsDbCredentialsArn', 'BillingDbCredentialsArn', 'KeycloakAdminCredentialsArn',
-            'KeycloakDbCredentialsArn', 'PatientsDbCredentialsArn',
+            'KeycloakDbCredentialsArn', 'MsApiClientCredentialsArn', 'MsReadonlyClientCredentialsArn',
+            'PatientsDbCredentialsArn',
         ]);
         const meta = t.Metadata['pms:emulatorSecrets'];
         assert.deepEqual(Object.keys(meta).sort(), params);
@@ -97,9 +98,9 @@ describe('target=localstack', () => {
 describe('target=aws', () => {
     const t = templateFor('aws');
 
-    test('generates one secret per database plus the Keycloak admin', () => {
+    test('generates one secret per database, the Keycloak admin and each client', () => {
         const secrets = resourcesOf(t, 'AWS::SecretsManager::Secret');
-        assert.equal(secrets.length, 5);
+        assert.equal(secrets.length, 7);
         for (const [id, s] of secrets) {
             const g = s.Properties.GenerateSecretString;
             assert.equal(g.GenerateStringKey, 'password', id);
@@ -107,7 +108,8 @@ describe('target=aws', () => {
         }
         const usernames = secrets.map(([, s]) =>
             JSON.parse(s.Properties.GenerateSecretString.SecretStringTemplate).username).sort();
-        assert.deepEqual(usernames, [...DATABASES.map((d) => d.username), 'admin'].sort());
+        assert.deepEqual(usernames,
+            [...DATABASES.map((d) => d.username), 'admin', 'ms-api', 'ms-readonly'].sort());
         assert.equal(t.Parameters.BootstrapVersion?.Type, 'AWS::SSM::Parameter::Value<String>');
     });
 
