@@ -168,8 +168,11 @@ check "one internet-facing application load balancer" "application:internet-faci
     "$(awsx elbv2 describe-load-balancers --query 'LoadBalancers[].join(`:`, [Type, Scheme])' | words)"
 check "its DNS name is the one deploy.sh printed" "$dns" \
     "$(awsx elbv2 describe-load-balancers --query 'LoadBalancers[0].DNSName')"
+listener=$(awsx elbv2 describe-listeners --load-balancer-arn "$lb" --query 'Listeners[0].ListenerArn')
 check "it listens on port 80" 80 \
     "$(awsx elbv2 describe-listeners --load-balancer-arn "$lb" --query 'Listeners[].Port' | words)"
+check "a listener rule sends /realms/* and /resources/* to Keycloak" "/realms/* /resources/*" \
+    "$(awsx elbv2 describe-rules --listener-arn "$listener" --query 'Rules[].Conditions[].PathPatternConfig.Values[]' | words)"
 check "target groups: gateway 4004 checked on /health, keycloak 8080" \
     "4004:/health 8080:/realms/patient-management/.well-known/openid-configuration" \
     "$(awsx elbv2 describe-target-groups --query 'TargetGroups[].join(`:`, [to_string(Port), HealthCheckPath])' | words)"
