@@ -1,0 +1,12 @@
+# scripts/80-cloud.sh -- the cloud layout's checks in ./pms test: the CDK
+# app's typecheck, both synths, its assertion tests and the deploy test
+# against an AWS emulator on loopback (aws-cdk/run-tests.sh).
+
+pms_cloud_test() {
+    pms_say "cloud layout (aws-cdk/run-tests.sh)"
+    bash "$PMS_SRC/aws-cdk/run-tests.sh" >"$PMS_RUN/log/cloud-tests.out" 2>&1
+    local rc=$?
+    tail -n 12 "$PMS_RUN/log/cloud-tests.out"
+    return "$rc"
+}
+PMS_HOOK_TEST+=(pms_cloud_test)
