@@ -50,10 +50,16 @@ pms_daemon_user() {
     fi
 }
 
+# A fingerprint of the installed daemons, to restart them after a rebuild.
+pms_binaries_stamp() {
+    stat -c '%n %Y' "$PMS_PREFIX"/sbin/* 2>/dev/null | md5sum
+}
+
 pms_up() {
-    local t0=$SECONDS hook
+    local t0=$SECONDS hook before
     pms_install_deps
     pms_daemon_user
+    before="$(pms_binaries_stamp)"
     pms_build
     pms_pg_start
     for hook in "${PMS_HOOK_PREPARE[@]}"; do "$hook"; done
@@ -65,6 +71,10 @@ pms_up() {
         pms_say "supervisord running: applying configuration"
         pms_ctl update >/dev/null
         pms_ctl signal HUP nginx >/dev/null 2>&1 || true
+        if [ "$before" != "$(pms_binaries_stamp)" ]; then
+            pms_say "daemons were rebuilt: restarting them"
+            pms_ctl restart patient auth billing relay analytics >/dev/null 2>&1 || true
+        fi
     else
         pms_say "starting supervisord"
         supervisord -c "$PMS_RUN/etc/supervisord.conf"
