@@ -52,7 +52,7 @@ pms_daemon_user() {
 
 # A fingerprint of the installed daemons, to restart them after a rebuild.
 pms_binaries_stamp() {
-    stat -c '%n %Y' "$PMS_PREFIX"/sbin/* 2>/dev/null | md5sum
+    { stat -c '%n %Y' "$PMS_PREFIX"/sbin/* 2>/dev/null || true; } | md5sum
 }
 
 pms_up() {
