@@ -348,6 +348,52 @@ def startup_billing(port=9199):
         p.wait()
 
 
+def event_rates(n=2000):
+    """Relay and analytics throughput: n creates pile up in the outbox with
+    the relay stopped; then the relay is started and the time until the
+    outbox is empty (relay events/s) and until analytics holds all n events
+    (analytics events/s, consuming while the relay publishes) is taken."""
+    if "relay" not in ctl("status"):
+        return None
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+    tok = token()
+    tag = "rate-%d" % time.time()
+    ctl("stop", "relay")
+
+    def create(i):
+        c = http.client.HTTPConnection("127.0.0.1", int(ENV["PMS_HTTP_PORT"]), timeout=30)
+        body = json.dumps({"name": "Rate %d" % i, "email": "%s-%d@bench.example.com" % (tag, i),
+                           "address": "1 Rate Road", "dateOfBirth": "1980-01-02"})
+        c.request("POST", "/api/patients", body, {"Content-Type": "application/json",
+                                                  "Authorization": "Bearer " + tok})
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return json.loads(data)["id"] if r.status == 201 else None
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            ids = [i for i in pool.map(create, range(n)) if i]
+    finally:
+        t0 = time.time()
+        ctl("start", "relay")
+    id_list = ",".join("'%s'" % i for i in ids)
+    relay_s = analytics_s = None
+    while time.time() - t0 < 300:
+        if relay_s is None and psql("SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                                    " AND patient_id IN (%s)" % id_list).strip() == "0":
+            relay_s = time.time() - t0
+        if psql("SELECT count(*) FROM event WHERE patient_id IN (%s)" % id_list,
+                db="analytics").strip() == str(len(ids)):
+            analytics_s = time.time() - t0
+            break
+        time.sleep(0.05)
+    return {"events": len(ids),
+            "relay_events_per_s": len(ids) / relay_s if relay_s else None,
+            "analytics_events_per_s": len(ids) / analytics_s if analytics_s else None}
+
+
 # ---------------------------------------------------------------- report
 
 def fmt_ms(us):
@@ -391,6 +437,8 @@ def main():
         results["startup_ms"]["pms-billing"] = startup_billing()
         print("billing alone ...", file=sys.stderr)
         results["billing_alone"] = billing_calls_per_s()
+    print("relay and analytics rates ...", file=sys.stderr)
+    results["event_rates"] = event_rates()
     with open(os.path.join(OUT, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(report(results, scenarios))
@@ -434,6 +482,12 @@ def report(res, scenarios):
         lines += ["", "billing alone (8 client threads, C client on one channel):"
                   " %.0f CreateBillingAccount calls/s, %d errors" % (
                       b["calls_per_s"], b["errors"])]
+    if res.get("event_rates"):
+        e = res["event_rates"]
+        lines += ["", "events: %d outbox rows published at %s events/s by pms-relay; analytics"
+                  " held all of them at %s events/s end to end" % (
+                      e["events"], "%.0f" % e["relay_events_per_s"] if e["relay_events_per_s"] else "—",
+                      "%.0f" % e["analytics_events_per_s"] if e["analytics_events_per_s"] else "—")]
     lines += ["", "| daemon | start-up to ready (ms) |", "|---|---:|"]
     for k, v in res["startup_ms"].items():
         lines.append("| %s | %s |" % (k, "—" if v is None else "%.1f" % v))
