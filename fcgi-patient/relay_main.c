@@ -314,6 +314,14 @@ relay_create_topic(rd_kafka_t *rk)
     return rc;
 }
 
+/* librdkafka's own log lines, as JSON lines like ours. */
+static void
+relay_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void) rk;
+    pms_log_syslog(level, fac, buf);
+}
+
 static rd_kafka_t *
 relay_kafka(rd_kafka_type_t type)
 {
@@ -329,6 +337,7 @@ relay_kafka(rd_kafka_type_t type)
     };
     int              i;
 
+    rd_kafka_conf_set_log_cb(conf, relay_kafka_log);
     if (rd_kafka_conf_set(conf, "bootstrap.servers", cfg_brokers, err,
             sizeof(err)) != RD_KAFKA_CONF_OK)
     {

@@ -183,6 +183,14 @@ analytics_serve(void *arg)
     return NULL;
 }
 
+/* librdkafka's own log lines, as JSON lines like ours. */
+static void
+analytics_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void) rk;
+    pms_log_syslog(level, fac, buf);
+}
+
 static rd_kafka_t *
 analytics_consumer(void)
 {
@@ -209,6 +217,7 @@ analytics_consumer(void)
             return NULL;
         }
     }
+    rd_kafka_conf_set_log_cb(conf, analytics_kafka_log);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (rk == NULL) {
         pms_error("kafka consumer: %s", err);

@@ -120,3 +120,13 @@ pms_log_fields(pms_log_level_t level, json_t *fields, const char *fmt, ...)
     log_emit(level, fields, fmt, ap);
     va_end(ap);
 }
+
+void
+pms_log_syslog(int level, const char *facility, const char *msg)
+{
+    pms_log_level_t l = level <= 3 ? PMS_LOG_ERROR
+                      : level == 4 ? PMS_LOG_WARN
+                      : level <= 6 ? PMS_LOG_INFO : PMS_LOG_DEBUG;
+
+    pms_log_fields(l, json_pack("{s:s}", "facility", facility), "%s", msg);
+}

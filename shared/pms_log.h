@@ -24,6 +24,9 @@ void pms_log(pms_log_level_t level, const char *fmt, ...)
 void pms_log_fields(pms_log_level_t level, json_t *fields, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Logs a line from a library that reports syslog levels (0..7). */
+void pms_log_syslog(int level, const char *facility, const char *msg);
+
 #define PMS_TIMESTAMP_LEN 64
 
 /* The current UTC time as RFC 3339 with milliseconds ("...T20:48:50.999Z"). */
