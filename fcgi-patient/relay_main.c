@@ -49,7 +49,7 @@ static const pms_conf_entry_t relay_config[] = {
       "rows read from the outbox per query", &cfg_batch },
     { "PMS_RELAY_SWEEP_MS", PMS_CONF_INT, "1000", 50, 600000,
       "sweep interval when no notification arrives", &cfg_sweep_ms },
-    { "PMS_RELAY_MAX_INFLIGHT", PMS_CONF_INT, "20000", 1, 1000000,
+    { "PMS_RELAY_MAX_INFLIGHT", PMS_CONF_INT, "20000", 1, 20000,
       "events handed to Kafka but not yet acknowledged, at most", &cfg_max_inflight },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
 };
@@ -59,7 +59,7 @@ static const pms_conf_entry_t relay_config[] = {
 static const pms_db_stmt_t relay_stmts[] = {
     { "relay_pending",
       "SELECT seq, patient_id::text, payload FROM outbox"
-      " WHERE published_at IS NULL AND seq > $1::bigint ORDER BY seq LIMIT $2::int" },
+      " WHERE published_at IS NULL ORDER BY seq LIMIT $1::int" },
     { "relay_done",
       "UPDATE outbox SET published_at = now()"
       " WHERE seq = ANY($1::bigint[]) AND published_at IS NULL" },
@@ -73,8 +73,95 @@ static volatile sig_atomic_t relay_stop;
 static int                   relay_fatal;
 static long long            *delivered;      /* seqs acknowledged by Kafka */
 static size_t                ndelivered, cap_delivered;
-static long long             failed_min;     /* lowest seq whose delivery failed */
 static long                  inflight;
+
+/*
+ * The seqs handed to Kafka that have no delivery report yet: an
+ * open-addressing set (0 = empty, -1 = deleted), so every read can start
+ * at the lowest unpublished row and skip only what is in flight.  Reading
+ * from the lowest row (never "after the last seq seen") is what keeps a
+ * row whose transaction committed late ahead of that patient's later
+ * events.
+ */
+#define RELAY_FLIGHT_SLOTS 65536        /* > 3 x the largest in-flight cap */
+static long long             flight[RELAY_FLIGHT_SLOTS];
+static long                  flight_deleted;
+
+static size_t
+flight_slot(long long seq)
+{
+    return (size_t) ((unsigned long long) seq * 11400714819323198485ull
+                     >> 48) % RELAY_FLIGHT_SLOTS;
+}
+
+static int
+flight_has(long long seq)
+{
+    size_t i = flight_slot(seq);
+
+    while (flight[i] != 0) {
+        if (flight[i] == seq) {
+            return 1;
+        }
+        i = (i + 1) % RELAY_FLIGHT_SLOTS;
+    }
+    return 0;
+}
+
+static void
+flight_rebuild(void)
+{
+    static long long live[RELAY_FLIGHT_SLOTS];
+    size_t           i, n = 0;
+
+    for (i = 0; i < RELAY_FLIGHT_SLOTS; i++) {
+        if (flight[i] > 0) {
+            live[n++] = flight[i];
+        }
+    }
+    memset(flight, 0, sizeof(flight));
+    flight_deleted = 0;
+    while (n > 0) {
+        long long seq = live[--n];
+
+        i = flight_slot(seq);
+        while (flight[i] != 0) {
+            i = (i + 1) % RELAY_FLIGHT_SLOTS;
+        }
+        flight[i] = seq;
+    }
+}
+
+static void
+flight_add(long long seq)
+{
+    size_t i = flight_slot(seq);
+
+    while (flight[i] > 0) {
+        i = (i + 1) % RELAY_FLIGHT_SLOTS;
+    }
+    if (flight[i] < 0) {
+        flight_deleted--;
+    }
+    flight[i] = seq;
+}
+
+static void
+flight_del(long long seq)
+{
+    size_t i = flight_slot(seq);
+
+    while (flight[i] != 0) {
+        if (flight[i] == seq) {
+            flight[i] = -1;
+            if (++flight_deleted > RELAY_FLIGHT_SLOTS / 4) {
+                flight_rebuild();
+            }
+            return;
+        }
+        i = (i + 1) % RELAY_FLIGHT_SLOTS;
+    }
+}
 
 static void
 relay_on_signal(int sig)
@@ -101,11 +188,10 @@ relay_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     (void) rk;
     (void) opaque;
     inflight--;
+    flight_del(seq);
     if (m->err) {
+        /* still unpublished in the outbox: the next read sends it again */
         pms_warn("event seq %lld not delivered: %s", seq, rd_kafka_err2str(m->err));
-        if (failed_min == 0 || seq < failed_min) {
-            failed_min = seq;
-        }
         return;
     }
     if (ndelivered == cap_delivered) {
@@ -169,18 +255,20 @@ relay_mark(pms_db_t *db)
     free(arr);
 }
 
-/* Reads pending rows after *last and hands them to Kafka. */
+/*
+ * Reads the lowest unpublished rows and hands to Kafka those not already
+ * in flight.  Returns the number of new events produced, or -1.
+ */
 static int
-relay_produce(pms_db_t *db, rd_kafka_t *rk, long long *last)
+relay_produce(pms_db_t *db, rd_kafka_t *rk)
 {
-    char          slast[24], slimit[24];
-    const char   *params[2] = { slast, slimit };
+    char          slimit[24];
+    const char   *params[1] = { slimit };
     PGresult     *res;
-    int           i, n;
+    int           i, n, produced = 0;
 
-    snprintf(slast, sizeof(slast), "%lld", *last);
-    snprintf(slimit, sizeof(slimit), "%ld", cfg_batch);
-    if (pms_db_exec(db, "relay_pending", 2, params, &res, NULL) != PMS_OK) {
+    snprintf(slimit, sizeof(slimit), "%ld", cfg_batch + inflight);
+    if (pms_db_exec(db, "relay_pending", 1, params, &res, NULL) != PMS_OK) {
         return -1;
     }
     n = PQntuples(res);
@@ -188,10 +276,14 @@ relay_produce(pms_db_t *db, rd_kafka_t *rk, long long *last)
         long long       seq = atoll(PQgetvalue(res, i, 0));
         const char     *key = PQgetvalue(res, i, 1);
         size_t          len;
-        unsigned char  *value = PQunescapeBytea(
-            (const unsigned char *) PQgetvalue(res, i, 2), &len);
+        unsigned char  *value;
         rd_kafka_resp_err_t err;
 
+        if (flight_has(seq)) {
+            continue;
+        }
+        value = PQunescapeBytea((const unsigned char *) PQgetvalue(res, i, 2),
+            &len);
         if (value == NULL) {
             break;
         }
@@ -211,11 +303,12 @@ relay_produce(pms_db_t *db, rd_kafka_t *rk, long long *last)
             pms_error("produce seq %lld: %s", seq, rd_kafka_err2str(err));
             break;
         }
-        *last = seq;
+        flight_add(seq);
         inflight++;
+        produced++;
     }
     PQclear(res);
-    return i;
+    return produced;
 }
 
 /* Sums high watermark minus committed offset over the topic's partitions. */
@@ -376,7 +469,6 @@ main(int argc, char **argv)
     pms_db_t        *db;
     PGconn          *listening = NULL;
     struct sigaction sa;
-    long long        last = 0;
     double           next_sweep = 0, next_lag = 0;
     int              woken = 1, have_topic = 0;
 
@@ -422,30 +514,14 @@ main(int argc, char **argv)
         }
         rd_kafka_poll(rk, 0);
         relay_mark(db);
-        if (failed_min != 0) {
-            last = failed_min - 1;      /* re-send from the first failure */
-            failed_min = 0;
-        }
         now = relay_now();
-        if (now >= next_sweep && inflight == 0) {
-            /*
-             * seq is taken at insert, rows become visible at commit: a row
-             * can commit after a higher seq was read.  With nothing in
-             * flight, the sweep re-reads from the lowest unpublished row,
-             * so such late rows wait at most one sweep and none is sent
-             * twice.  (One patient's writes are serialised by its row
-             * lock, so a late row never jumps ahead of a later event of
-             * the same patient.)
-             */
-            last = 0;
-        }
         if ((woken || now >= next_sweep) && inflight < cfg_max_inflight
             && listening != NULL)
         {
             woken = 0;
             next_sweep = now + cfg_sweep_ms / 1000.0;
-            got = relay_produce(db, rk, &last);
-            if (got == cfg_batch) {
+            got = relay_produce(db, rk);
+            if (got >= cfg_batch) {
                 woken = 1;              /* more waiting: go again at once */
             }
         }
