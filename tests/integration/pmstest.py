@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import subprocess
+import threading
 import time
 import uuid
 
@@ -69,18 +70,27 @@ def request(method, path, body=None, headers=None, raw=None, timeout=30,
 
 
 _TOKENS = {}
+_TOKENS_LOCK = threading.Lock()
 
 
 def token_for(client):
-    """An access token for a Keycloak client, via ./pms token (cached).
+    """An access token for a Keycloak client, via ./pms token (cached,
+    fetched by one thread at a time, retried while Keycloak warms up).
     None when the stack has no identity provider configured."""
     if not ENV.get("PMS_KEYCLOAK_PORT"):
         return None
-    if client not in _TOKENS or _TOKENS[client][1] < time.time() + 30:
-        out = subprocess.run([os.path.join(SRC, "pms"), "token", client],
-                             check=True, capture_output=True, text=True)
-        _TOKENS[client] = (out.stdout.strip(), time.time() + 240)
-    return _TOKENS[client][0]
+    with _TOKENS_LOCK:
+        if client not in _TOKENS or _TOKENS[client][1] < time.time() + 30:
+            for attempt in range(5):
+                out = subprocess.run([os.path.join(SRC, "pms"), "token", client],
+                                     capture_output=True, text=True)
+                if out.returncode == 0:
+                    break
+                time.sleep(0.5 * (attempt + 1))
+            else:
+                raise RuntimeError("./pms token %s failed: %s" % (client, out.stderr.strip()))
+            _TOKENS[client] = (out.stdout.strip(), time.time() + 240)
+        return _TOKENS[client][0]
 
 
 def default_token():
