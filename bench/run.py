@@ -39,6 +39,7 @@ ENV = load_env()
 RUN = ENV["PMS_RUN"]
 SECONDS = int(os.environ.get("PMS_BENCH_SECONDS", "10"))
 REPS = int(os.environ.get("PMS_BENCH_REPS", "3"))
+EXTRAS = os.environ.get("PMS_BENCH_EXTRAS", "1") != "0"   # start-up, billing, events
 CONNS = [int(c) for c in os.environ.get("PMS_BENCH_CONNS", "1,16,64").split(",")]
 NGINX_PORT = int(os.environ.get("PMS_BENCH_NGINX_PORT", "4104"))
 FCGI_PORT = int(os.environ.get("PMS_BENCH_FCGI_PORT", "4105"))
@@ -432,6 +433,16 @@ def main():
             p.terminate()
             p.wait()
     results["after"] = snapshot()
+    if EXTRAS:
+        extras(results)
+    with open(os.path.join(OUT, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print(report(results, scenarios))
+    print("\nJSON: %s" % os.path.join(OUT, "results.json"))
+
+
+def extras(results):
+    """Start-up times, billing alone, relay and analytics rates."""
     results["startup_ms"] = {"pms-patient": startup_patient()}
     if ENV.get("PMS_BILLING_PORT"):
         results["startup_ms"]["pms-billing"] = startup_billing()
@@ -439,10 +450,6 @@ def main():
         results["billing_alone"] = billing_calls_per_s()
     print("relay and analytics rates ...", file=sys.stderr)
     results["event_rates"] = event_rates()
-    with open(os.path.join(OUT, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    print(report(results, scenarios))
-    print("\nJSON: %s" % os.path.join(OUT, "results.json"))
 
 
 def report(res, scenarios):
@@ -488,8 +495,9 @@ def report(res, scenarios):
                   " held all of them at %s events/s end to end" % (
                       e["events"], "%.0f" % e["relay_events_per_s"] if e["relay_events_per_s"] else "—",
                       "%.0f" % e["analytics_events_per_s"] if e["analytics_events_per_s"] else "—")]
-    lines += ["", "| daemon | start-up to ready (ms) |", "|---|---:|"]
-    for k, v in res["startup_ms"].items():
+    if res.get("startup_ms"):
+        lines += ["", "| daemon | start-up to ready (ms) |", "|---|---:|"]
+    for k, v in res.get("startup_ms", {}).items():
         lines.append("| %s | %s |" % (k, "—" if v is None else "%.1f" % v))
     return "\n".join(lines)
 

@@ -1,6 +1,9 @@
 /*
  * relay_main.c -- pms-relay: publishes the patient outbox to Kafka.
- * Woken by LISTEN/NOTIFY (with a periodic sweep as a fallback), it reads
+ * While there is work it stays awake and polls the outbox every few
+ * milliseconds; after a quiet spell it records in relay_wait that it is
+ * asleep, so writers' triggers NOTIFY it (only then: a NOTIFY per commit
+ * serialises all commits), and a periodic sweep is the fallback.  It reads
  * unpublished rows in seq order, produces them with an idempotent
  * producer (acks=all, key = patientId, no local timeout, so nothing is
  * dropped while Kafka is away and per-partition order holds), and sets
@@ -32,6 +35,8 @@ static long        cfg_partitions;
 static long        cfg_batch;
 static long        cfg_sweep_ms;
 static long        cfg_max_inflight;
+static long        cfg_poll_ms;
+static long        cfg_idle_ms;
 static int         cfg_debug;
 
 static const pms_conf_entry_t relay_config[] = {
@@ -49,6 +54,10 @@ static const pms_conf_entry_t relay_config[] = {
       "rows read from the outbox per query", &cfg_batch },
     { "PMS_RELAY_SWEEP_MS", PMS_CONF_INT, "1000", 50, 600000,
       "sweep interval when no notification arrives", &cfg_sweep_ms },
+    { "PMS_RELAY_POLL_MS", PMS_CONF_INT, "5", 1, 1000,
+      "outbox poll interval while awake", &cfg_poll_ms },
+    { "PMS_RELAY_IDLE_MS", PMS_CONF_INT, "200", 1, 600000,
+      "quiet time before it sleeps and asks writers to notify it", &cfg_idle_ms },
     { "PMS_RELAY_MAX_INFLIGHT", PMS_CONF_INT, "20000", 1, 20000,
       "events handed to Kafka but not yet acknowledged, at most", &cfg_max_inflight },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
@@ -63,6 +72,8 @@ static const pms_db_stmt_t relay_stmts[] = {
     { "relay_done",
       "UPDATE outbox SET published_at = now()"
       " WHERE seq = ANY($1::bigint[]) AND published_at IS NULL" },
+    { "relay_wait",
+      "UPDATE relay_wait SET waiting = $1::boolean WHERE id = 1" },
     { "relay_lag",
       "INSERT INTO relay_status (id, consumer_lag, measured_at)"
       " VALUES (1, $1::bigint, now()) ON CONFLICT (id) DO UPDATE"
@@ -462,6 +473,25 @@ fail:
     return NULL;
 }
 
+/*
+ * Records whether the relay sleeps (writers then NOTIFY) or polls.  0 once
+ * the database holds the new state, -1 when it could not be written (the
+ * caller keeps its old state and tries again next round).
+ */
+static int
+relay_set_waiting(pms_db_t *db, int waiting)
+{
+    const char *params[1] = { waiting ? "true" : "false" };
+    PGresult   *res;
+
+    if (pms_db_exec(db, "relay_wait", 1, params, &res, NULL) != PMS_OK) {
+        return -1;
+    }
+    PQclear(res);
+    pms_debug("relay %s", waiting ? "asleep: writers notify" : "awake: polling");
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -469,8 +499,8 @@ main(int argc, char **argv)
     pms_db_t        *db;
     PGconn          *listening = NULL;
     struct sigaction sa;
-    double           next_sweep = 0, next_lag = 0;
-    int              woken = 1, have_topic = 0;
+    double           next_sweep = 0, next_lag = 0, last_work = 0;
+    int              woken = 1, have_topic = 0, awake = 0;
 
     if (argc > 1 && strcmp(argv[1], "--help") == 0) {
         printf("usage: %s\n\n", argv[0]);
@@ -503,6 +533,8 @@ main(int argc, char **argv)
                 listening = NULL;
             }
             woken = 1;      /* rows may have arrived while we were away */
+            awake = 1;      /* the stored state is unknown: poll, then sleep */
+            last_work = relay_now();
         }
         if (!have_topic) {
             have_topic = relay_create_topic(rk) == 0;
@@ -515,7 +547,7 @@ main(int argc, char **argv)
         rd_kafka_poll(rk, 0);
         relay_mark(db);
         now = relay_now();
-        if ((woken || now >= next_sweep) && inflight < cfg_max_inflight
+        if ((woken || awake || now >= next_sweep) && inflight < cfg_max_inflight
             && listening != NULL)
         {
             woken = 0;
@@ -524,6 +556,18 @@ main(int argc, char **argv)
             if (got >= cfg_batch) {
                 woken = 1;              /* more waiting: go again at once */
             }
+            if (got > 0) {
+                last_work = now;
+                if (!awake && relay_set_waiting(db, 0) == 0) {
+                    awake = 1;          /* busy: poll, writers stop notifying */
+                }
+            }
+        }
+        if (awake && inflight == 0 && now - last_work >= cfg_idle_ms / 1000.0
+            && relay_set_waiting(db, 1) == 0)
+        {
+            awake = 0;
+            woken = 1;      /* one more look: a write may have just missed it */
         }
         if (now >= next_lag) {
             next_lag = now + 5;
@@ -535,7 +579,7 @@ main(int argc, char **argv)
         }
         pfd.fd = PQsocket(listening);
         pfd.events = POLLIN;
-        if (poll(&pfd, 1, inflight > 0 || woken ? 10 : 100) > 0) {
+        if (poll(&pfd, 1, awake || inflight > 0 || woken ? (int) cfg_poll_ms : 100) > 0) {
             if (!PQconsumeInput(listening)) {
                 continue;       /* pms_db_ensure reconnects next round */
             }

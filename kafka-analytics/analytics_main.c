@@ -81,6 +81,15 @@ analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
     for (;;) {
         if (pe != NULL) {
             st = analytics_store_apply(analytics_thread_db(), &ev, &applied);
+            if (st != PMS_OK && st != PMS_UNAVAILABLE) {
+                /* the database refuses this event itself, so a retry
+                 * cannot help: record it as undecodable and go on */
+                snprintf(why, sizeof(why), "the analytics database refused the event (%s)",
+                    pms_status_name(st));
+                patient__events__patient_event__free_unpacked(pe, NULL);
+                pe = NULL;
+                continue;
+            }
         } else {
             st = analytics_store_undecodable(analytics_thread_db(),
                 m->partition, m->offset, m->payload ? m->payload : "", m->len, why);

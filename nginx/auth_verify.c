@@ -11,6 +11,8 @@
 
 #include "auth_verify.h"
 
+#define VERIFY_MAX_DATE  253402300799.0   /* 9999-12-31T23:59:59Z */
+
 static auth_result_t
 verify_fail(char *why, size_t whylen, const char *reason)
 {
@@ -47,6 +49,7 @@ static int
 verify_number(json_t *claims, const char *name, long *out)
 {
     json_t *v = json_object_get(claims, name);
+    double  d;
 
     if (v == NULL) {
         return 0;
@@ -54,7 +57,13 @@ verify_number(json_t *claims, const char *name, long *out)
     if (!json_is_number(v)) {
         return -1;
     }
-    *out = (long) json_number_value(v);
+    d = json_number_value(v);
+    /* NumericDate: seconds from 1970 up to year 9999; anything else (and
+     * NaN) is refused before the cast, which would be undefined for it */
+    if (!(d >= 0.0 && d <= VERIFY_MAX_DATE)) {
+        return -1;
+    }
+    *out = (long) d;
     return 1;
 }
 

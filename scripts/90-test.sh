@@ -1,10 +1,19 @@
-# scripts/90-test.sh -- ./pms test: brings the stack up, then runs the
-# Check unit tests, the integration suite against the live stack, every
+# scripts/90-test.sh -- ./pms test: first the sanitizer pass
+# (scripts/85-asan.sh), then brings the stack up on the ordinary build and
+# runs the Check unit tests, the integration suite against the live stack, every
 # component's extra suites, and make distcheck.  Exits non-zero when any
 # part fails; prints one summary line per part.
 
 pms_test() {
     local results=() failed=0 hook
+    if [ -z "${PMS_SKIP_ASAN:-}" ]; then
+        if pms_asan_test; then
+            results+=("PASS sanitizers: unit + integration on the ASan/UBSan build, no reports")
+        else
+            failed=1
+            results+=("FAIL sanitizers: see $PMS_RUN/log/asan and asan-integration.out")
+        fi
+    fi
     pms_up
 
     pms_say "unit tests (make check)"

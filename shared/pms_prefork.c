@@ -13,6 +13,10 @@
 #include "pms_log.h"
 #include "pms_prefork.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #define PREFORK_MAX_WORKERS 256
 
 static volatile sig_atomic_t prefork_stop;
@@ -58,6 +62,7 @@ prefork_spawn(prefork_slot_t *slot, const sigset_t *orig, pms_worker_fn fn,
 {
     struct sigaction sa;
     pid_t            pid;
+    int              rc;
 
     pid = fork();
     if (pid < 0) {
@@ -74,7 +79,11 @@ prefork_spawn(prefork_slot_t *slot, const sigset_t *orig, pms_worker_fn fn,
         sa.sa_handler = SIG_DFL;
         sigaction(SIGCHLD, &sa, NULL);
         sigprocmask(SIG_SETMASK, orig, NULL);
-        _exit(fn(arg, &worker_stop));
+        rc = fn(arg, &worker_stop);
+#ifdef __SANITIZE_ADDRESS__
+        __lsan_do_leak_check();     /* _exit skips the at-exit check */
+#endif
+        _exit(rc);
     }
     slot->pid = pid;
     clock_gettime(CLOCK_MONOTONIC, &slot->started);

@@ -190,6 +190,8 @@ class ThroughTheGateway(unittest.TestCase):
         self.assertEqual(rows, [["200", "200"]])
 
 
+@unittest.skipIf(ENV.get("PMS_SANITIZED") == "1",
+                 "valgrind cannot run an AddressSanitizer build (the ASan pass checks it instead)")
 class Valgrind(unittest.TestCase):
 
     def test_daemon_under_valgrind_has_no_leaks(self):

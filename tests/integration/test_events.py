@@ -178,6 +178,27 @@ class Events(unittest.TestCase):
             % (p, o)) == [["1"]], timeout=30))
         self.assertEqual(request("GET", "/api/analytics/summary").status, 200)
 
+    def test_poison_event_does_not_stall_its_partition(self):
+        # a PatientEvent-shaped message whose patientId is not UTF-8, on
+        # the partition of a live patient: recorded, skipped, and the next
+        # event of that patient still counted
+        r = request("POST", "/api/patients", new_patient())
+        pid = r.json()["id"]
+        self.assertTrue(wait_until(lambda: events_for([pid]).get(pid) == 1, timeout=30))
+        event_id = str(uuid.uuid4()).encode()
+        poison = (b"\x0a\x03\xff\xfeA" + b"\x22\x0fPATIENT_CREATED"
+                  + b"\x2a" + bytes([len(event_id)]) + event_id)
+        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", TOPIC, "-k", pid],
+                       input=poison, check=True, timeout=30)
+        self.assertEqual(request("PUT", "/api/patients/" + pid,
+                                 new_patient(name="After The Poison")).status, 200)
+        self.assertTrue(wait_until(lambda: events_for([pid]).get(pid) == 2, timeout=30))
+        mine = [(p, o) for k, p, o in topic_index() if k == pid]
+        self.assertEqual(len(mine), 3)
+        self.assertEqual(len({p for p, o in mine}), 1, "one partition per patient")
+        self.assertTrue(wait_until(lambda: analytics(
+            "SELECT count(*) FROM undecodable WHERE (kafka_partition, kafka_offset)"
+            " IN (%s)" % ",".join("(%s,%s)" % m for m in mine)) == [["1"]], timeout=30))
 
 if __name__ == "__main__":
     unittest.main()
