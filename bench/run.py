@@ -40,6 +40,7 @@ RUN = ENV["PMS_RUN"]
 SECONDS = int(os.environ.get("PMS_BENCH_SECONDS", "10"))
 REPS = int(os.environ.get("PMS_BENCH_REPS", "3"))
 EXTRAS = os.environ.get("PMS_BENCH_EXTRAS", "1") != "0"   # start-up, billing, events
+EVENTS = int(os.environ.get("PMS_BENCH_EVENTS", "2000"))   # outbox rows for the event rates
 CONNS = [int(c) for c in os.environ.get("PMS_BENCH_CONNS", "1,16,64").split(",")]
 NGINX_PORT = int(os.environ.get("PMS_BENCH_NGINX_PORT", "4104"))
 FCGI_PORT = int(os.environ.get("PMS_BENCH_FCGI_PORT", "4105"))
@@ -439,6 +440,13 @@ def main():
         json.dump(results, f, indent=2)
     print(report(results, scenarios))
     print("\nJSON: %s" % os.path.join(OUT, "results.json"))
+    bad = [k for k, r in results["scenarios"].items()
+           if not r["rps"] or r["non2xx"] + r.get("errors", 0) > 0]
+    if bad:
+        print("FAIL: scenarios without requests or with non-2xx/socket errors: %s"
+              % ", ".join(bad), file=sys.stderr)
+        return 1
+    return 0
 
 
 def extras(results):
@@ -449,7 +457,7 @@ def extras(results):
         print("billing alone ...", file=sys.stderr)
         results["billing_alone"] = billing_calls_per_s()
     print("relay and analytics rates ...", file=sys.stderr)
-    results["event_rates"] = event_rates()
+    results["event_rates"] = event_rates(EVENTS)
 
 
 def report(res, scenarios):
@@ -503,4 +511,4 @@ def report(res, scenarios):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -16,6 +16,7 @@
 #include "pms_log.h"
 
 #define JWKS_MAX_BYTES (1024 * 1024)
+#define JWKS_RETRY_WITHOUT_KEYS 1        /* seconds between fetches while keyless */
 
 struct auth_jwks_s {
     const char       *url;
@@ -200,10 +201,14 @@ auth_jwks_refresh(auth_jwks_t *j)
     auth_keyset_t fresh, old;
     time_t        now = time(NULL);
     char          err[256];
-    long          n;
+    long          n, interval;
 
     pthread_mutex_lock(&j->attempt_lock);
-    if (j->last_attempt != 0 && now - j->last_attempt < j->min_interval) {
+    /* without any keys every request fails: retry once a second (still
+     * rate-limited) instead of waiting out the normal interval */
+    interval = j->last_success == 0 && j->min_interval > JWKS_RETRY_WITHOUT_KEYS
+               ? JWKS_RETRY_WITHOUT_KEYS : j->min_interval;
+    if (j->last_attempt != 0 && now - j->last_attempt < interval) {
         pthread_mutex_unlock(&j->attempt_lock);
         return 0;
     }

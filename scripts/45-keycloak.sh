@@ -95,8 +95,17 @@ pms_keycloak_ready() {
     curl -fsS -o /dev/null "$PMS_OIDC_ISSUER/.well-known/openid-configuration"
 }
 
+# The gateway accepts a real token end to end (pms-auth has the realm's keys).
+pms_gateway_accepts_token() {
+    local code
+    code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(pms_token 2>/dev/null)" \
+        "http://127.0.0.1:$PMS_HTTP_PORT/api/patients?size=1")"
+    [ "$code" = 200 ]
+}
+
 pms_keycloak_wait() {
     pms_wait_for "Keycloak" "${PMS_KEYCLOAK_TIMEOUT:-240}" pms_keycloak_ready
+    pms_wait_for "the gateway to accept a token" 30 pms_gateway_accepts_token
 }
 PMS_HOOK_READY+=(pms_keycloak_wait)
 
