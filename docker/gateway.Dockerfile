@@ -26,7 +26,8 @@ RUN autoreconf -fi \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        nginx-light spawn-fcgi supervisor gettext-base curl ca-certificates \
+        nginx-light libnginx-mod-http-ndk libnginx-mod-http-set-misc \
+        spawn-fcgi supervisor gettext-base curl ca-certificates \
         libfcgi-bin libfcgi0ldbl libjansson4 libcjose0 libcurl4 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent \
@@ -69,9 +70,10 @@ EOF
 COPY --chmod=755 <<'EOF' /usr/local/bin/pms-gateway
 #!/bin/sh
 set -eu
-mkdir -p "$PMS_RUN/etc" "$PMS_RUN/log" "$PMS_RUN/nginx/tmp"
+mkdir -p "$PMS_RUN/etc" "$PMS_RUN/log" "$PMS_RUN/nginx/tmp" "$PMS_RUN/nginx/cache"
 ln -sf /dev/stdout "$PMS_RUN/log/nginx-access.log"
 ln -sf /dev/stderr "$PMS_RUN/log/nginx-error.log"
+export PMS_PATIENT_UPSTREAM="${PMS_PATIENT_UPSTREAM:-$PMS_PATIENT_HOST:$PMS_PATIENT_PORT}"
 vars=$(env | sed -n 's/^\(PMS_[A-Za-z0-9_]*\)=.*/${\1}/p' | tr '\n' ' ')
 for t in /usr/share/pms/nginx/*.conf.tmpl; do
     envsubst "$vars" <"$t" >"$PMS_RUN/etc/$(basename "$t" .tmpl)"

@@ -35,6 +35,7 @@ static long        cfg_refetch;
 static long        cfg_ttl;
 static long        cfg_threads;
 static int         cfg_cache;
+static long        cfg_gateway_cache;
 static int         cfg_debug;
 
 static const pms_conf_entry_t auth_config[] = {
@@ -58,6 +59,9 @@ static const pms_conf_entry_t auth_config[] = {
       "threads answering auth subrequests", &cfg_threads },
     { "PMS_AUTH_CACHE", PMS_CONF_BOOL, "true", 0, 0,
       "cache verified tokens (by SHA-256) until exp", &cfg_cache },
+    { "PMS_AUTH_GATEWAY_CACHE_S", PMS_CONF_INT, "30", 0, 3600,
+      "seconds nginx may reuse an acceptance (never past the token's exp; 0: never)",
+      &cfg_gateway_cache },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
       &cfg_debug },
 };
@@ -111,6 +115,25 @@ auth_challenge(pms_resp_t *resp, int status, const char *error,
     }
     resp->status = status;
     pms_resp_header(resp, "WWW-Authenticate", "%s", value);
+}
+
+/*
+ * Lets nginx cache this acceptance (keyed by a hash of the token and the
+ * role, see pms-auth.conf) for at most PMS_AUTH_GATEWAY_CACHE_S seconds
+ * and never beyond the token's own exp, so an expired token always comes
+ * back here.  Refusals are never cached.
+ */
+static void
+auth_gateway_ttl(pms_resp_t *resp, long exp)
+{
+    long ttl = exp - (long) time(NULL);
+
+    if (ttl > cfg_gateway_cache) {
+        ttl = cfg_gateway_cache;
+    }
+    if (ttl > 0) {
+        pms_resp_header(resp, "X-Accel-Expires", "%ld", ttl);
+    }
 }
 
 static void
@@ -192,6 +215,7 @@ auth_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
     pms_resp_header(resp, "X-Auth-Subject", "%s", id.sub);
     pms_resp_header(resp, "X-Auth-Client", "%s", id.azp);
     pms_resp_header(resp, "X-Auth-Roles", "%s", id.roles);
+    auth_gateway_ttl(resp, id.exp);
 }
 
 static void *

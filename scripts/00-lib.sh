@@ -7,6 +7,7 @@
 : "${PMS_HTTP_ADDR:=127.0.0.1}"
 : "${PMS_HTTP_PORT:=4004}"
 : "${PMS_PATIENT_PORT:=4000}"
+: "${PMS_PATIENT_SOCKET=$PMS_RUN/sock/patient.sock}"   # empty: TCP on the port
 # Where the gateway finds its upstreams (other hosts in the cloud layout).
 : "${PMS_PATIENT_HOST:=127.0.0.1}"
 : "${PMS_ANALYTICS_HOST:=127.0.0.1}"
@@ -15,7 +16,7 @@
 : "${PMS_NGINX_WORKERS:=2}"
 : "${PMS_PG_PORT:=}"
 : "${PMS_UP_TIMEOUT:=120}"
-export PMS_PATIENT_HOST PMS_ANALYTICS_HOST PMS_AUTH_HOST
+export PMS_PATIENT_HOST PMS_ANALYTICS_HOST PMS_AUTH_HOST PMS_PATIENT_SOCKET
 export PMS_RUN PMS_CACHE PMS_HTTP_ADDR PMS_HTTP_PORT PMS_PATIENT_PORT \
        PMS_PATIENT_WORKERS PMS_NGINX_WORKERS
 export PMS_PREFIX="$PMS_RUN/install"

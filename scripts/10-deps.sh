@@ -6,7 +6,8 @@ PMS_APT_PACKAGES+=(
     libjansson-dev libpq-dev check libsubunit-dev libfcgi-dev
     libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libgrpc-dev
     librdkafka-dev libcjose-dev libcurl4-openssl-dev
-    nginx-light spawn-fcgi supervisor postgresql postgresql-client
+    nginx-light libnginx-mod-http-ndk libnginx-mod-http-set-misc
+    spawn-fcgi supervisor postgresql postgresql-client
     curl jq python3 procps iproute2 valgrind kcat wrk
 )
 
