@@ -411,6 +411,7 @@ def main():
                "seconds": SECONDS, "reps": REPS, "scenarios": {}}
     print("seeding 10,000 patients and the pgbench database ...", file=sys.stderr)
     ids, n = seed()
+    results["patients_in_table"] = int(psql("SELECT count(*) FROM patient"))
     pgbench_db()
     results["rest"] = snapshot()
     procs = start_baselines()
@@ -462,7 +463,9 @@ def extras(results):
 
 def report(res, scenarios):
     ceil_of = {s[0]: s[3] for s in scenarios}
-    lines = ["| scenario | conns | req/s (median) | p50 ms | p99 ms | max ms | non-2xx | ratio |",
+    lines = ["patients in the table: %s (list-50 pages through all of them)"
+             % res.get("patients_in_table", "?"), "",
+             "| scenario | conns | req/s (median) | p50 ms | p99 ms | max ms | non-2xx | ratio |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for key, r in res["scenarios"].items():
         name, conns = key.split("@")

@@ -213,6 +213,10 @@ analytics_consumer(void)
         { "enable.auto.offset.store", "false" },   /* stored after the DB commit */
         { "enable.auto.commit", "true" },
         { "auto.commit.interval.ms", "1000" },
+        /* prefetch at most 2 MB per partition (librdkafka's default is
+         * 64 MB): events are small and the store is the pace, so a
+         * bigger local queue only costs resident memory */
+        { "queued.max.messages.kbytes", "2048" },
         { NULL, NULL },
     };
     int              i;
