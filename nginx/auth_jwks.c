@@ -30,6 +30,38 @@ struct auth_jwks_s {
     long              fetches;
 };
 
+/*
+ * 1 when every base64url member cjose will decode for an RSA key is a
+ * string over the base64url alphabet of a decodable length.  cjose's
+ * decoder asserts (aborting the process) on padding or a stray '=' in the
+ * middle, found by fuzz_jwt: such a key is skipped instead.
+ */
+static int
+jwks_members_ok(json_t *k)
+{
+    static const char *members[] = { "n", "e", "d", "p", "q", "dp", "dq", "qi" };
+    size_t             i, len;
+    const char        *v;
+
+    for (i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        json_t *m = json_object_get(k, members[i]);
+
+        if (m == NULL) {
+            continue;
+        }
+        v = json_string_value(m);
+        if (v == NULL) {
+            return 0;
+        }
+        len = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+            "0123456789-_");
+        if (v[len] != '\0' || len % 4 == 1) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int
 auth_keyset_parse(const char *json, size_t len, auth_keyset_t *out,
     char *err, size_t errlen)
@@ -66,6 +98,9 @@ auth_keyset_parse(const char *json, size_t len, auth_keyset_t *out,
             || (use != NULL && strcmp(use, "sig") != 0)
             || (alg != NULL && strcmp(alg, "RS256") != 0))
         {
+            continue;
+        }
+        if (!jwks_members_ok(k)) {
             continue;
         }
         jwk = cjose_jwk_import_json((cjose_header_t *) k, &cerr);

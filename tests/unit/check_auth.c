@@ -231,7 +231,11 @@ START_TEST(test_jwks_parse)
     const char   *doc =
         "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"enc\",\"use\":\"enc\",\"n\":\"AQAB\",\"e\":\"AQAB\"},"
         "{\"kty\":\"oct\",\"kid\":\"h\",\"k\":\"AAAA\"},"
-        "{\"kty\":\"RSA\",\"kid\":\"ps\",\"alg\":\"PS256\",\"n\":\"AQAB\",\"e\":\"AQAB\"}]}";
+        "{\"kty\":\"RSA\",\"kid\":\"ps\",\"alg\":\"PS256\",\"n\":\"AQAB\",\"e\":\"AQAB\"},"
+        /* found by fuzz_jwt: cjose aborts on '=' inside a member */
+        "{\"kty\":\"RSA\",\"kid\":\"pad\",\"n\":\"vkv_sX=QILMv\",\"e\":\"AQAB\"},"
+        "{\"kty\":\"RSA\",\"kid\":\"len\",\"n\":\"AQABA\",\"e\":\"AQAB\"},"
+        "{\"kty\":\"RSA\",\"kid\":\"num\",\"n\":5,\"e\":\"AQAB\"}]}";
 
     ck_assert_int_eq(auth_keyset_parse(doc, strlen(doc), &ks, err, sizeof(err)), 0);
     ck_assert_uint_eq(ks.n, 0);
