@@ -272,7 +272,7 @@ def median_of(runs):
 
 # ---------------------------------------------------------------- start-up
 
-def fcgi_health(port, path="/health"):
+def fcgi_health(port, path="/health", extra=()):
     """A minimal FastCGI client: one GET, returns the response head."""
     def record(rtype, content, rid=1):
         return struct.pack("!BBHHBx", 1, rtype, rid, len(content), 0) + content
@@ -283,7 +283,7 @@ def fcgi_health(port, path="/health"):
 
     params = b"".join(pair(k, v) for k, v in (
         ("REQUEST_METHOD", "GET"), ("DOCUMENT_URI", path),
-        ("QUERY_STRING", ""), ("SERVER_PROTOCOL", "HTTP/1.1")))
+        ("QUERY_STRING", ""), ("SERVER_PROTOCOL", "HTTP/1.1")) + tuple(extra))
     s = socket.create_connection(("127.0.0.1", port), 2)
     s.settimeout(5)
     s.sendall(record(1, struct.pack("!HB5x", 1, 0)) + record(4, params)
@@ -312,6 +312,30 @@ def startup_patient(port=4199):
         while time.time() - t0 < 10:
             try:
                 if b"Status: 200" in fcgi_health(port) or b'"UP"' in fcgi_health(port):
+                    return (time.time() - t0) * 1000
+            except OSError:
+                time.sleep(0.002)
+        return None
+    finally:
+        p.terminate()
+        p.wait()
+
+
+def startup_auth(port=4198):
+    """Time from exec to pms-auth's first answer (it fetches the realm's
+    JWKS before it serves, so this includes that fetch)."""
+    env = dict(os.environ, PMS_OIDC_ISSUER=ENV["PMS_OIDC_ISSUER"],
+               PMS_OIDC_JWKS_URL=ENV.get("PMS_OIDC_JWKS_URL", ""))
+    t0 = time.time()
+    p = subprocess.Popen(["spawn-fcgi", "-n", "-a", "127.0.0.1", "-p", str(port),
+                          "--", os.path.join(ENV["PMS_PREFIX"], "sbin", "pms-auth")],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while time.time() - t0 < 10:
+            try:
+                # no credentials: a ready helper answers 401
+                if b"Status: 401" in fcgi_health(port, "/_auth/reader",
+                                                 (("PMS_REQUIRED_ROLE", "patient-reader"),)):
                     return (time.time() - t0) * 1000
             except OSError:
                 time.sleep(0.002)
@@ -453,6 +477,8 @@ def main():
 def extras(results):
     """Start-up times, billing alone, relay and analytics rates."""
     results["startup_ms"] = {"pms-patient": startup_patient()}
+    if ENV.get("PMS_KEYCLOAK_PORT"):
+        results["startup_ms"]["pms-auth"] = startup_auth()
     if ENV.get("PMS_BILLING_PORT"):
         results["startup_ms"]["pms-billing"] = startup_billing()
         print("billing alone ...", file=sys.stderr)
