@@ -30,28 +30,46 @@ api_decref(void *json)
     json_decref(json);
 }
 
-/* Maps a failed store call to a response; returns the status. */
+/* What a failed store call means for a patient request. */
+static const char *
+api_fail_detail(pms_status_t st)
+{
+    switch (st) {
+    case PMS_NOT_FOUND:
+        return "no patient has this id";
+    case PMS_CONFLICT:
+        return "a patient with this email already exists";
+    case PMS_INVALID:
+        return "the database refused the patient: registeredDate must not"
+               " be before dateOfBirth";
+    case PMS_UNAVAILABLE:
+        return "the patient database is unavailable; retry shortly";
+    default:
+        return "an unexpected error occurred";
+    }
+}
+
+/*
+ * Maps a failed store call to a response; returns the status.  The HTTP
+ * status comes from pms_http_status(), the one mapping.
+ */
 static int
 api_fail(pms_resp_t *resp, pms_status_t st, const char *what)
 {
-    json_t *problem;
+    int     status = pms_http_status(st);
+    json_t *problem = pms_problem_new(status, api_fail_detail(st));
 
-    switch (st) {
-    case PMS_NOT_FOUND:
-        return pms_resp_problem(resp, 404, "no patient has this id");
-    case PMS_CONFLICT:
-        problem = pms_problem_new(409,
-            "a patient with this email already exists");
+    if (st == PMS_CONFLICT) {
         pms_problem_add_error(problem, "email", "is already registered");
-        return pms_resp_problem_json(resp, problem);
-    case PMS_UNAVAILABLE:
+    } else if (st == PMS_INVALID) {
+        pms_problem_add_error(problem, "registeredDate",
+            "must not be before dateOfBirth");
+    } else if (st == PMS_UNAVAILABLE) {
         pms_resp_header(resp, "Retry-After", "1");
-        return pms_resp_problem(resp, 503,
-            "the patient database is unavailable; retry shortly");
-    default:
+    } else if (status >= 500) {
         pms_error("%s failed: %s", what, pms_status_name(st));
-        return pms_resp_problem(resp, 500, "an unexpected error occurred");
     }
+    return pms_resp_problem_json(resp, problem);
 }
 
 static const char *
@@ -109,6 +127,23 @@ api_read_body(pms_req_t *req, pms_resp_t *resp, patient_input_t *in)
     return 0;
 }
 
+/* The date rule against the stored registration date; 0 or a 400. */
+static int
+api_dates_or_fail(pms_resp_t *resp, const char *date_of_birth,
+    const char *stored_registered)
+{
+    json_t *problem;
+
+    if (patient_check_dates(date_of_birth, stored_registered, NULL) == 0) {
+        return 0;
+    }
+    problem = pms_problem_new(400, "the patient has invalid fields");
+    pms_problem_add_error(problem, "registeredDate",
+        "the stored registeredDate would be before the new dateOfBirth;"
+        " send a registeredDate too");
+    return pms_resp_problem_json(resp, problem);
+}
+
 static int
 api_id_or_fail(pms_resp_t *resp, const char *id)
 {
@@ -122,59 +157,74 @@ api_id_or_fail(pms_resp_t *resp, const char *id)
     return pms_resp_problem_json(resp, p);
 }
 
+/* Writes in percent-encoded (RFC 3986 unreserved characters kept). */
 static void
-api_url_encode(const char *in, char *out, size_t outlen)
+api_url_encode(FILE *out, const char *in)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t            o = 0;
-
-    for (; *in != '\0' && o + 4 < outlen; in++) {
+    for (; *in != '\0'; in++) {
         unsigned char c = (unsigned char) *in;
 
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
             || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
             || c == '~')
         {
-            out[o++] = (char) c;
+            fputc(c, out);
         } else {
-            out[o++] = '%';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
+            fprintf(out, "%%%02X", c);
         }
     }
-    out[o] = '\0';
 }
 
+static void
+api_link_one(FILE *out, patient_ctx_t *ctx, const patient_list_query_t *lq,
+    long page, const char *rel)
+{
+    if (ftell(out) > 0) {
+        fputs(", ", out);
+    }
+    fprintf(out, "<%s/patients?page=%ld&size=%ld", ctx->public_prefix, page,
+        lq->size);
+    if (lq->q[0] != '\0') {
+        fputs("&q=", out);
+        api_url_encode(out, lq->q);
+    }
+    fprintf(out, ">; rel=\"%s\"", rel);
+}
+
+/*
+ * The RFC 8288 Link header of a list page: first, prev, next, last.  It is
+ * built in memory that grows, so a long q is never cut.
+ */
 static void
 api_link(patient_ctx_t *ctx, pms_resp_t *resp,
     const patient_list_query_t *lq, long total)
 {
-    char   q[PATIENT_Q_MAX * 12 + 8], link[480], part[200];
-    long   last = total > 0 ? (total + lq->size - 1) / lq->size : 1;
-    size_t used = 0;
+    long    last = total > 0 ? (total + lq->size - 1) / lq->size : 1;
+    char   *link = NULL;
+    size_t  len = 0;
+    FILE   *out = open_memstream(&link, &len);
+    int     bad;
 
-    q[0] = '\0';
-    if (lq->q[0] != '\0') {
-        memcpy(q, "&q=", 4);
-        api_url_encode(lq->q, q + 3, sizeof(q) - 3);
+    if (out == NULL) {
+        resp->failed = 1;
+        return;
     }
-#define API_LINK(page, rel) do { \
-        int n_ = snprintf(part, sizeof(part), "%s<%s/patients?page=%ld&size=%ld%s>; rel=\"%s\"", \
-            used ? ", " : "", ctx->public_prefix, (long) (page), lq->size, q, rel); \
-        if (n_ > 0 && used + (size_t) n_ < sizeof(link)) { \
-            memcpy(link + used, part, (size_t) n_ + 1); used += (size_t) n_; } \
-    } while (0)
-    link[0] = '\0';
-    API_LINK(1, "first");
+    api_link_one(out, ctx, lq, 1, "first");
     if (lq->page > 1) {
-        API_LINK(lq->page - 1 < last ? lq->page - 1 : last, "prev");
+        api_link_one(out, ctx, lq, lq->page - 1 < last ? lq->page - 1 : last,
+            "prev");
     }
     if (lq->page < last) {
-        API_LINK(lq->page + 1, "next");
+        api_link_one(out, ctx, lq, lq->page + 1, "next");
     }
-    API_LINK(last, "last");
-#undef API_LINK
-    pms_resp_header(resp, "Link", "%s", link);
+    api_link_one(out, ctx, lq, last, "last");
+    bad = ferror(out);
+    if (fclose(out) != 0 || bad) {
+        resp->failed = 1;
+    } else {
+        pms_resp_header(resp, "Link", "%s", link);
+    }
+    free(link);
 }
 
 static int
@@ -310,6 +360,13 @@ api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
         return api_fail(resp, st, "lock");
     }
     pms_req_defer(req, api_pqclear, cur);
+    if (in.registered_date == NULL
+        && (status = api_dates_or_fail(resp, in.date_of_birth,
+                PQgetvalue(cur, 0, PATIENT_COL_REGISTERED))) != 0)
+    {
+        pms_db_rollback(ctx->db);
+        return status;
+    }
     if (!patient_if_match(pms_req_param(req, "HTTP_IF_MATCH"),
             atol(PQgetvalue(cur, 0, PATIENT_COL_VERSION))))
     {

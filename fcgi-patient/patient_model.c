@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "patient_model.h"
+#include "pms_problem.h"
 #include "pms_valid.h"
 
 static const pms_field_spec_t patient_fields[] = {
@@ -48,17 +49,22 @@ patient_validate(json_t *body, const char *today, patient_input_t *in,
     in->address = model_string(body, "address");
     in->date_of_birth = model_string(body, "dateOfBirth");
     in->registered_date = model_string(body, "registeredDate");
-    if (in->registered_date != NULL && in->date_of_birth != NULL
-        && pms_valid_date(in->registered_date)
-        && pms_valid_date(in->date_of_birth)
-        && strcmp(in->registered_date, in->date_of_birth) < 0)
+    return n + patient_check_dates(in->date_of_birth, in->registered_date,
+        errors);
+}
+
+size_t
+patient_check_dates(const char *date_of_birth, const char *registered_date,
+    json_t *errors)
+{
+    if (registered_date == NULL || date_of_birth == NULL
+        || !pms_valid_date(registered_date) || !pms_valid_date(date_of_birth)
+        || strcmp(registered_date, date_of_birth) >= 0)
     {
-        json_array_append_new(errors, json_pack("{s:s, s:s}",
-            "field", "registeredDate",
-            "message", "must not be before dateOfBirth"));
-        n++;
+        return 0;
     }
-    return n;
+    return pms_errors_add(errors, "registeredDate",
+        "must not be before dateOfBirth");
 }
 
 static json_t *

@@ -34,6 +34,15 @@ typedef struct {
 size_t patient_validate(json_t *body, const char *today, patient_input_t *in,
     json_t *errors);
 
+/*
+ * The cross-field rule: a registration date is not before the birth date.
+ * Both are YYYY-MM-DD; a NULL or malformed one is left to the field checks.
+ * An update without registeredDate passes the stored one.  Returns the
+ * number of problems appended to errors (0 or 1).
+ */
+size_t patient_check_dates(const char *date_of_birth,
+    const char *registered_date, json_t *errors);
+
 /* Returns a new reference: the API JSON of row r of res. */
 json_t *patient_to_json(const PGresult *res, int r);
 

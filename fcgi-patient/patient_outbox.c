@@ -54,7 +54,7 @@ patient_outbox_add(pms_db_t *db, const char *type, const PGresult *row)
     params[1] = ev.patientid;
     params[2] = type;
     params[3] = hex;
-    st = pms_db_exec(db, "outbox_insert", 4, params, &res, NULL);
+    st = pms_db_exec(db, "outbox_insert", 4, params, &res);
     free(hex);
     if (st == PMS_OK) {
         PQclear(res);
@@ -68,7 +68,7 @@ patient_outbox_health(pms_db_t *db, json_t *checks)
     PGresult *res;
     json_t   *o;
 
-    if (pms_db_exec(db, "outbox_backlog", 0, NULL, &res, NULL) != PMS_OK) {
+    if (pms_db_exec(db, "outbox_backlog", 0, NULL, &res) != PMS_OK) {
         json_object_set_new(checks, "outbox", json_string("DOWN"));
         return;
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "patient_query.h"
+#include "pms_problem.h"
 #include "pms_valid.h"
 
 static int
@@ -58,13 +59,6 @@ patient_url_decode(const char *in, size_t len, char *out, size_t outlen)
     }
     out[o] = '\0';
     return 0;
-}
-
-static void
-query_error(json_t *errors, const char *field, const char *message)
-{
-    json_array_append_new(errors,
-        json_pack("{s:s, s:s}", "field", field, "message", message));
 }
 
 static int
@@ -125,7 +119,7 @@ size_t
 patient_parse_list_query(const char *qs, patient_list_query_t *out,
     json_t *errors)
 {
-    size_t      before = json_array_size(errors);
+    size_t      count = 0;
     const char *p = qs;
     int         seen_page = 0, seen_size = 0, seen_q = 0;
     char        key[32], val[PATIENT_Q_MAX * 4 + 1];
@@ -146,33 +140,39 @@ patient_parse_list_query(const char *qs, patient_list_query_t *out,
         if (eq == NULL
             || patient_url_decode(p, eq - p, key, sizeof(key)) != 0)
         {
-            query_error(errors, "query", "parameters must be name=value");
+            count += pms_errors_add(errors, "query",
+                "parameters must be name=value");
         } else if (patient_url_decode(eq + 1, plen - (eq - p) - 1, val,
                        sizeof(val)) != 0 || !query_utf8_ok((unsigned char *) val))
         {
-            query_error(errors, key, "is not a valid value or is too long");
+            count += pms_errors_add(errors, key,
+                "is not a valid value or is too long");
         } else if (strcmp(key, "page") == 0) {
             if (seen_page++ || query_long(val, 1, 1000000, &out->page) != 0) {
-                query_error(errors, "page", "must be an integer from 1 to 1000000");
+                count += pms_errors_add(errors, "page",
+                    "must be an integer from 1 to 1000000");
             }
         } else if (strcmp(key, "size") == 0) {
             if (seen_size++ || query_long(val, 1, PATIENT_PAGE_MAX_SIZE,
                                    &out->size) != 0)
             {
-                query_error(errors, "size", "must be an integer from 1 to 500");
+                count += pms_errors_add(errors, "size",
+                    "must be an integer from 1 to 500");
             }
         } else if (strcmp(key, "q") == 0) {
             if (seen_q++ || pms_utf8_len(val) > PATIENT_Q_MAX) {
-                query_error(errors, "q", "must be given once, at most 100 characters");
+                count += pms_errors_add(errors, "q",
+                    "must be given once, at most 100 characters");
             } else {
                 snprintf(out->q, sizeof(out->q), "%s", val);
             }
         } else {
-            query_error(errors, key, "is not a known parameter (page, size, q)");
+            count += pms_errors_add(errors, key,
+                "is not a known parameter (page, size, q)");
         }
         p += plen + (amp ? 1 : 0);
     }
-    return json_array_size(errors) - before;
+    return count;
 }
 
 void

@@ -88,8 +88,7 @@ patient_store_get(pms_db_t *db, const char *id, int for_update,
     const char *params[1] = { id };
 
     return store_one_row(pms_db_exec(db,
-        for_update ? "patient_get_locked" : "patient_get", 1, params, res,
-        NULL), res);
+        for_update ? "patient_get_locked" : "patient_get", 1, params, res), res);
 }
 
 pms_status_t
@@ -102,9 +101,9 @@ patient_store_list(pms_db_t *db, const char *like, long limit, long offset,
     snprintf(slimit, sizeof(slimit), "%ld", limit);
     snprintf(soffset, sizeof(soffset), "%ld", offset);
     if (like == NULL) {
-        return pms_db_exec(db, "patient_list_all", 2, params + 1, res, NULL);
+        return pms_db_exec(db, "patient_list_all", 2, params + 1, res);
     }
-    return pms_db_exec(db, "patient_list_match", 3, params, res, NULL);
+    return pms_db_exec(db, "patient_list_match", 3, params, res);
 }
 
 pms_status_t
@@ -114,7 +113,7 @@ patient_store_count(pms_db_t *db, const char *like, long *count)
     PGresult    *res;
     pms_status_t st;
 
-    st = pms_db_exec(db, "patient_count", 1, params, &res, NULL);
+    st = pms_db_exec(db, "patient_count", 1, params, &res);
     if (st == PMS_OK) {
         *count = atol(PQgetvalue(res, 0, 0));
         PQclear(res);
@@ -129,7 +128,7 @@ patient_store_insert(pms_db_t *db, const char *id, const patient_input_t *in,
     const char *params[7] = { id, in->name, in->email, in->address,
                               in->date_of_birth, in->registered_date, actor };
 
-    return pms_db_exec(db, "patient_insert", 7, params, res, NULL);
+    return pms_db_exec(db, "patient_insert", 7, params, res);
 }
 
 pms_status_t
@@ -139,8 +138,7 @@ patient_store_update(pms_db_t *db, const char *id, const patient_input_t *in,
     const char *params[7] = { id, in->name, in->email, in->address,
                               in->date_of_birth, in->registered_date, actor };
 
-    return store_one_row(pms_db_exec(db, "patient_update", 7, params, res,
-        NULL), res);
+    return store_one_row(pms_db_exec(db, "patient_update", 7, params, res), res);
 }
 
 pms_status_t
@@ -150,7 +148,7 @@ patient_store_set_billing(pms_db_t *db, const char *id,
     const char *params[2] = { id, account_id };
 
     return store_one_row(pms_db_exec(db, "patient_set_billing", 2, params,
-        res, NULL), res);
+        res), res);
 }
 
 pms_status_t
@@ -158,6 +156,5 @@ patient_store_delete(pms_db_t *db, const char *id, PGresult **res)
 {
     const char *params[1] = { id };
 
-    return store_one_row(pms_db_exec(db, "patient_delete", 1, params, res,
-        NULL), res);
+    return store_one_row(pms_db_exec(db, "patient_delete", 1, params, res), res);
 }

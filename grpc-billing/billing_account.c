@@ -50,7 +50,7 @@ billing_account_create(pms_db_t *db, const char *patient_id, const char *name,
     if (pms_uuid_v4(account_id) != 0) {
         return PMS_ERROR;
     }
-    st = pms_db_exec(db, "billing_create", 4, params, &res, NULL);
+    st = pms_db_exec(db, "billing_create", 4, params, &res);
     if (st != PMS_OK) {
         return st;
     }

@@ -173,8 +173,7 @@ serve_create(call_ctx_t *c)
         pms_log_fields(PMS_LOG_WARN, json_pack("{s:s}", "patient_id",
             req->patientid), "account not created: %s", pms_status_name(st));
         billing_request__free_unpacked(req, NULL);
-        call_finish(c, st == PMS_UNAVAILABLE ? GRPC_STATUS_UNAVAILABLE
-                                              : GRPC_STATUS_INTERNAL,
+        call_finish(c, pms_grpc_status(st),
             st == PMS_UNAVAILABLE ? "the billing database is unavailable"
                                   : "the account could not be created");
         return;

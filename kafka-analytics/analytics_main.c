@@ -18,6 +18,7 @@
 #include "analytics_decode.h"
 #include "analytics_store.h"
 #include "pms_config.h"
+#include "pms_kafka.h"
 #include "pms_log.h"
 #include "pms_migrate.h"
 #include "pms_serve.h"
@@ -28,9 +29,6 @@
 
 static const char *cfg_db;
 static const char *cfg_sql_dir;
-static const char *cfg_brokers;
-static const char *cfg_topic;
-static const char *cfg_group;
 static long        cfg_threads;
 static int         cfg_debug;
 
@@ -39,12 +37,6 @@ static const pms_conf_entry_t analytics_config[] = {
       "libpq connection string of the analytics database", &cfg_db },
     { "PMS_ANALYTICS_SQL_DIR", PMS_CONF_STR, PMS_DATADIR "/analytics/sql", 1, 1024,
       "folder of the numbered SQL migrations", &cfg_sql_dir },
-    { "PMS_KAFKA_BROKERS", PMS_CONF_STR, "127.0.0.1:9092", 3, 512,
-      "Kafka bootstrap servers", &cfg_brokers },
-    { "PMS_KAFKA_TOPIC", PMS_CONF_STR, "patient", 1, 249,
-      "topic to consume", &cfg_topic },
-    { "PMS_ANALYTICS_GROUP", PMS_CONF_STR, "analytics-service", 1, 255,
-      "consumer group", &cfg_group },
     { "PMS_ANALYTICS_THREADS", PMS_CONF_INT, "2", 1, 32,
       "threads answering FastCGI requests", &cfg_threads },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
@@ -74,13 +66,16 @@ analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
     char                            idbuf[64], why[128];
     rd_kafka_topic_partition_list_t *offs;
     pms_status_t                    st;
+    pms_db_t                       *db;
     int                             applied = 0;
 
     pe = analytics_decode(m->payload, m->len, m->partition, m->offset, &ev,
         idbuf, sizeof(idbuf), why, sizeof(why));
     for (;;) {
-        if (pe != NULL) {
-            st = analytics_store_apply(analytics_thread_db(), &ev, &applied);
+        if ((db = analytics_thread_db()) == NULL) {
+            st = PMS_UNAVAILABLE;       /* no memory for the handle yet */
+        } else if (pe != NULL) {
+            st = analytics_store_apply(db, &ev, &applied);
             if (st != PMS_OK && st != PMS_UNAVAILABLE) {
                 /* the database refuses this event itself, so a retry
                  * cannot help: record it as undecodable and go on */
@@ -91,7 +86,7 @@ analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
                 continue;
             }
         } else {
-            st = analytics_store_undecodable(analytics_thread_db(),
+            st = analytics_store_undecodable(db,
                 m->partition, m->offset, m->payload ? m->payload : "", m->len, why);
         }
         if (st == PMS_OK || analytics_stop) {
@@ -131,9 +126,9 @@ analytics_consume(void *arg)
     rd_kafka_message_t              *m;
 
     topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, cfg_topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, pms_kafka.topic, RD_KAFKA_PARTITION_UA);
     if (rd_kafka_subscribe(rk, topics) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        pms_error("cannot subscribe to %s", cfg_topic);
+        pms_error("cannot subscribe to %s", pms_kafka.topic);
     }
     rd_kafka_topic_partition_list_destroy(topics);
     while (!analytics_stop) {
@@ -161,6 +156,7 @@ static void
 analytics_http(void *ctx, pms_req_t *req, pms_resp_t *resp)
 {
     json_t      *summary;
+    pms_db_t    *db;
     pms_status_t st;
 
     (void) ctx;
@@ -173,7 +169,8 @@ analytics_http(void *ctx, pms_req_t *req, pms_resp_t *resp)
         pms_resp_problem(resp, 405, "this method is not supported on this resource");
         return;
     }
-    summary = analytics_store_summary(analytics_thread_db(), &st);
+    db = analytics_thread_db();
+    summary = db != NULL ? analytics_store_summary(db, &st) : NULL;
     if (summary == NULL) {
         pms_resp_header(resp, "Retry-After", "1");
         pms_resp_problem(resp, 503, "the analytics database is unavailable");
@@ -192,23 +189,10 @@ analytics_serve(void *arg)
     return NULL;
 }
 
-/* librdkafka's own log lines, as JSON lines like ours. */
-static void
-analytics_kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void) rk;
-    pms_log_syslog(level, fac, buf);
-}
-
 static rd_kafka_t *
 analytics_consumer(void)
 {
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_t      *rk;
-    char             err[512];
-    const char      *settings[][2] = {
-        { "bootstrap.servers", cfg_brokers },
-        { "group.id", cfg_group },
+    static const pms_kafka_setting_t consumer[] = {
         { "auto.offset.reset", "earliest" },
         { "enable.auto.offset.store", "false" },   /* stored after the DB commit */
         { "enable.auto.commit", "true" },
@@ -219,25 +203,17 @@ analytics_consumer(void)
         { "queued.max.messages.kbytes", "2048" },
         { NULL, NULL },
     };
-    int              i;
+    rd_kafka_conf_t *conf;
+    rd_kafka_t      *rk;
+    char             err[512];
 
-    for (i = 0; settings[i][0] != NULL; i++) {
-        if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], err,
-                sizeof(err)) != RD_KAFKA_CONF_OK)
-        {
-            pms_error("kafka configuration: %s", err);
-            rd_kafka_conf_destroy(conf);
-            return NULL;
-        }
-    }
-    rd_kafka_conf_set_log_cb(conf, analytics_kafka_log);
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    if (rk == NULL) {
-        pms_error("kafka consumer: %s", err);
-        rd_kafka_conf_destroy(conf);
+    if ((conf = pms_kafka_conf(RD_KAFKA_CONSUMER, consumer, err, sizeof(err))) == NULL) {
+        pms_error("kafka configuration: %s", err);
         return NULL;
     }
-    /* conf is now owned by rk */
+    if ((rk = pms_kafka_new(RD_KAFKA_CONSUMER, conf)) == NULL) {
+        return NULL;
+    }
     rd_kafka_poll_set_consumer(rk);
     return rk;
 }
@@ -255,9 +231,11 @@ main(int argc, char **argv)
         printf("usage: spawn-fcgi -n -a 127.0.0.1 -p 4002 -- %s\n"
                "       %s --migrate\n\n", argv[0], argv[0]);
         pms_config_usage(stdout, analytics_config, ANALYTICS_NCONFIG);
+        pms_config_usage(stdout, pms_kafka_config, pms_kafka_nconfig);
         return 0;
     }
     pms_config_load_or_exit("pms-analytics", analytics_config, ANALYTICS_NCONFIG);
+    pms_config_load_or_exit("pms-analytics", pms_kafka_config, pms_kafka_nconfig);
     pms_log_init("analytics", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
     if (pms_migrate_apply(cfg_db, cfg_sql_dir) != 0) {
         return 1;
@@ -283,7 +261,9 @@ main(int argc, char **argv)
             return 1;
         }
     }
-    pms_info("consuming %s as %s; serving the summary", cfg_topic, cfg_group);
+    pms_info("consuming %s as %s from %s (%s); serving the summary",
+        pms_kafka.topic, pms_kafka.group, pms_kafka.brokers,
+        pms_kafka.security_protocol);
     if (sigwait(&sigs, &sig) != 0) {
         sig = SIGTERM;
     }

@@ -57,7 +57,7 @@ analytics_store_apply(pms_db_t *db, const analytics_event_t *ev, int *applied)
 
     snprintf(spart, sizeof(spart), "%d", ev->partition);
     snprintf(soff, sizeof(soff), "%lld", ev->offset);
-    st = pms_db_exec(db, "analytics_apply", 7, params, &res, NULL);
+    st = pms_db_exec(db, "analytics_apply", 7, params, &res);
     if (st == PMS_OK) {
         *applied = atoi(PQgetvalue(res, 0, 0)) > 0;
         PQclear(res);
@@ -92,7 +92,7 @@ analytics_store_undecodable(pms_db_t *db, int partition, long long offset,
     params[1] = soff;
     params[2] = hex;
     params[3] = error;
-    st = pms_db_exec(db, "analytics_undecodable", 4, params, &res, NULL);
+    st = pms_db_exec(db, "analytics_undecodable", 4, params, &res);
     free(hex);
     if (st == PMS_OK) {
         PQclear(res);
@@ -106,7 +106,7 @@ analytics_store_summary(pms_db_t *db, pms_status_t *st)
     PGresult *res;
     json_t   *out;
 
-    *st = pms_db_exec(db, "analytics_summary", 0, NULL, &res, NULL);
+    *st = pms_db_exec(db, "analytics_summary", 0, NULL, &res);
     if (*st != PMS_OK) {
         return NULL;
     }

@@ -42,12 +42,15 @@ auth_cache_free(auth_cache_t *c)
     }
 }
 
-void
+int
 auth_cache_digest(const char *token, size_t len, unsigned char digest[32])
 {
     unsigned int n = 32;
 
-    EVP_Digest(token, len, digest, &n, EVP_sha256(), NULL);
+    if (EVP_Digest(token, len, digest, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+        return -1;
+    }
+    return 0;
 }
 
 static cache_slot_t *

@@ -15,8 +15,8 @@ typedef struct auth_cache_s auth_cache_t;
 auth_cache_t *auth_cache_new(void);
 void auth_cache_free(auth_cache_t *c);
 
-/* SHA-256 of token into digest[32]. */
-void auth_cache_digest(const char *token, size_t len, unsigned char digest[32]);
+/* SHA-256 of token into digest[32].  0, or -1 when OpenSSL fails. */
+int auth_cache_digest(const char *token, size_t len, unsigned char digest[32]);
 
 /* 1 and *id filled when a verified entry exists and now <= its exp. */
 int auth_cache_get(auth_cache_t *c, const unsigned char digest[32], long now,

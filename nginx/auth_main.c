@@ -148,6 +148,7 @@ auth_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
     char             why[128];
     auth_result_t    rc;
     size_t           len;
+    int              use_cache;
 
     if (role == NULL || role[0] == '\0') {
         pms_error("auth subrequest without PMS_REQUIRED_ROLE: check nginx.conf");
@@ -175,8 +176,9 @@ auth_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
     if (auth_jwks_stale(a->jwks)) {
         (void) auth_jwks_refresh(a->jwks);   /* rate-limited inside */
     }
-    auth_cache_digest(token, len, digest);
-    if (!(cfg_cache && auth_cache_get(a->cache, digest, (long) time(NULL), &id))) {
+    /* without a digest the cache is bypassed: every check is then full */
+    use_cache = cfg_cache && auth_cache_digest(token, len, digest) == 0;
+    if (!(use_cache && auth_cache_get(a->cache, digest, (long) time(NULL), &id))) {
         rc = auth_check(a, token, len, &id, why, sizeof(why));
         if (rc == AUTH_UNKNOWN_KID && auth_jwks_refresh(a->jwks) == 1) {
             rc = auth_check(a, token, len, &id, why, sizeof(why));
@@ -200,7 +202,7 @@ auth_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
             auth_challenge(resp, 401, "invalid_token", why, NULL);
             return;
         }
-        if (cfg_cache) {
+        if (use_cache) {
             auth_cache_put(a->cache, digest, &id);
         }
     }

@@ -7,14 +7,17 @@
 : "${PMS_KAFKA_VERSION:=3.9.1}"
 : "${PMS_KAFKA_PORT:=9092}"
 : "${PMS_KAFKA_CONTROLLER_PORT:=9093}"
+: "${PMS_KAFKA_TLS_PORT:=9094}"
+: "${PMS_ANALYTICS_TLS_PORT:=4012}"
 : "${PMS_KAFKA_TOPIC:=patient}"
 : "${PMS_KAFKA_PARTITIONS:=3}"
 : "${PMS_KAFKA_HEAP:=-Xms128m -Xmx384m}"
 export PMS_KAFKA_VERSION PMS_KAFKA_PORT PMS_KAFKA_CONTROLLER_PORT PMS_KAFKA_TOPIC \
-       PMS_KAFKA_PARTITIONS PMS_KAFKA_HEAP
+       PMS_KAFKA_PARTITIONS PMS_KAFKA_HEAP PMS_KAFKA_TLS_PORT PMS_ANALYTICS_TLS_PORT
 export PMS_KAFKA_BROKERS="127.0.0.1:$PMS_KAFKA_PORT"
 export PMS_KAFKA_LIB="$PMS_CACHE/kafka-$PMS_KAFKA_VERSION/lib"
 command -v java >/dev/null 2>&1 || PMS_APT_PACKAGES+=(openjdk-17-jre-headless)
+PMS_APT_PACKAGES+=(openssl)
 command -v mvn >/dev/null 2>&1 || PMS_APT_PACKAGES+=(maven)
 
 pms_kafka_fetch() {
@@ -40,11 +43,42 @@ POM
     touch "$dir/.complete"
 }
 
+# The TLS listener's CA and broker certificate (for 127.0.0.1), made once
+# with openssl; the PKCS12 keystore's password is random and stays in the
+# folder (mode 0700).  Clients trust ca.pem (PMS_KAFKA_CA_LOCATION).
+pms_kafka_tls() {
+    local dir="$PMS_RUN/kafka/tls"
+    [ -f "$dir/broker.p12" ] && [ -f "$dir/password" ] && return 0
+    pms_say "making the Kafka TLS listener's CA and certificate (openssl)"
+    rm -rf "$dir" && mkdir -p "$dir" && chmod 700 "$dir"
+    (umask 077; head -c 18 /dev/urandom | base64 | tr '/+' '_-' > "$dir/password")
+    (cd "$dir" \
+        && openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=pms test CA" \
+               -keyout ca.key -out ca.pem \
+        && openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+               -keyout broker.key -out broker.csr \
+        && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > broker.ext \
+        && openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+               -days 3650 -extfile broker.ext -out broker.pem \
+        && openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem \
+               -name broker -passout "file:password" -out broker.p12) \
+        >"$PMS_RUN/log/kafka-tls.log" 2>&1 \
+        || { cat "$PMS_RUN/log/kafka-tls.log"; pms_die "making the Kafka TLS certificate failed"; }
+    chmod 600 "$dir"/*
+    chmod 644 "$dir/ca.pem"
+    chmod 755 "$dir"
+}
+
 pms_kafka_prepare() {
     pms_kafka_fetch
     mkdir -p "$PMS_RUN/kafka" "$PMS_RUN/log"
+    pms_kafka_tls
     pms_render "$PMS_SRC/kafka-analytics/kafka-server.properties.tmpl" \
         "$PMS_RUN/kafka/server.properties"
+    { printf 'ssl.keystore.password=%s\n' "$(cat "$PMS_RUN/kafka/tls/password")"
+      printf 'ssl.key.password=%s\n' "$(cat "$PMS_RUN/kafka/tls/password")"
+    } >> "$PMS_RUN/kafka/server.properties"
+    chmod 600 "$PMS_RUN/kafka/server.properties"
     cp "$PMS_SRC/kafka-analytics/kafka-log4j.properties" "$PMS_RUN/kafka/log4j.properties"
     if [ ! -f "$PMS_RUN/kafka/data/meta.properties" ]; then
         pms_say "formatting Kafka storage (KRaft)"

@@ -87,9 +87,9 @@ pms_db_ensure(pms_db_t *db)
 }
 
 static pms_status_t
-db_classify(pms_db_t *db, PGresult *res, char *sqlstate)
+db_classify(pms_db_t *db, PGresult *res)
 {
-    const char *state;
+    const char *state, *constraint;
 
     switch (PQresultStatus(res)) {
     case PGRES_COMMAND_OK:
@@ -102,11 +102,14 @@ db_classify(pms_db_t *db, PGresult *res, char *sqlstate)
         return PMS_UNAVAILABLE;
     }
     state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (sqlstate != NULL) {
-        snprintf(sqlstate, 6, "%s", state ? state : "");
-    }
     if (state != NULL && strcmp(state, "23505") == 0) {
         return PMS_CONFLICT;
+    }
+    if (state != NULL && strcmp(state, "23514") == 0) {
+        constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        pms_warn("check constraint %s refused the row",
+            constraint != NULL ? constraint : "(unnamed)");
+        return PMS_INVALID;
     }
     /* class 57 (operator intervention, e.g. admin shutdown), 08 (connection) */
     if (state != NULL && (strncmp(state, "57", 2) == 0
@@ -120,7 +123,7 @@ db_classify(pms_db_t *db, PGresult *res, char *sqlstate)
 
 pms_status_t
 pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
-    const char *const *values, PGresult **res, char *sqlstate)
+    const char *const *values, PGresult **res)
 {
     pms_status_t st;
     int          attempt;
@@ -131,7 +134,7 @@ pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
             return PMS_UNAVAILABLE;
         }
         *res = PQexecPrepared(db->conn, stmt, nparams, values, NULL, NULL, 0);
-        st = db_classify(db, *res, sqlstate);
+        st = db_classify(db, *res);
         if (st != PMS_UNAVAILABLE) {
             if (st != PMS_OK) {
                 PQclear(*res);
@@ -158,7 +161,7 @@ db_simple(pms_db_t *db, const char *sql)
     pms_status_t st;
 
     res = PQexec(db->conn, sql);
-    st = db_classify(db, res, NULL);
+    st = db_classify(db, res);
     PQclear(res);
     if (st == PMS_UNAVAILABLE) {
         db_drop(db);

@@ -36,11 +36,11 @@ pms_status_t pms_db_ensure(pms_db_t *db);
  * Runs a prepared statement.  On success *res is the result (the caller
  * PQclear()s it) and PMS_OK is returned.  A lost connection outside a
  * transaction is reopened and the statement retried once; inside one the
- * result is PMS_UNAVAILABLE.  SQLSTATE 23505 gives PMS_CONFLICT, other
- * server errors PMS_ERROR; the SQLSTATE is copied to sqlstate[6] if given.
+ * result is PMS_UNAVAILABLE.  SQLSTATE 23505 (unique) gives PMS_CONFLICT,
+ * 23514 (check constraint) PMS_INVALID, other server errors PMS_ERROR.
  */
 pms_status_t pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
-    const char *const *values, PGresult **res, char *sqlstate);
+    const char *const *values, PGresult **res);
 
 /* BEGIN / COMMIT / ROLLBACK, tracking whether a transaction is open. */
 pms_status_t pms_db_begin(pms_db_t *db);

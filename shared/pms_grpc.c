@@ -127,6 +127,20 @@ pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq,
     return status;
 }
 
+grpc_status_code
+pms_grpc_status(pms_status_t st)
+{
+    switch (st) {
+    case PMS_OK:          return GRPC_STATUS_OK;
+    case PMS_INVALID:     return GRPC_STATUS_INVALID_ARGUMENT;
+    case PMS_NOT_FOUND:   return GRPC_STATUS_NOT_FOUND;
+    case PMS_CONFLICT:    return GRPC_STATUS_ALREADY_EXISTS;
+    case PMS_UNAVAILABLE: return GRPC_STATUS_UNAVAILABLE;
+    case PMS_ERROR:       return GRPC_STATUS_INTERNAL;
+    }
+    return GRPC_STATUS_INTERNAL;
+}
+
 const char *
 pms_grpc_status_name(grpc_status_code code)
 {

@@ -11,6 +11,8 @@
 #include <grpc/support/time.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "pms_status.h"
+
 /* A new byte buffer holding m packed; the caller destroys it. NULL: OOM. */
 grpc_byte_buffer *pms_grpc_pack(const ProtobufCMessage *m);
 
@@ -34,6 +36,13 @@ grpc_status_code pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq,
     const char *method, const ProtobufCMessage *req,
     const ProtobufCMessageDescriptor *resp_desc, long timeout_ms,
     ProtobufCMessage **resp, char *err, size_t errlen);
+
+/*
+ * The one place pms_status_t becomes a gRPC status (a server's answer):
+ * UNAVAILABLE for PMS_UNAVAILABLE, INVALID_ARGUMENT, NOT_FOUND,
+ * ALREADY_EXISTS for their counterparts, INTERNAL otherwise.
+ */
+grpc_status_code pms_grpc_status(pms_status_t st);
 
 /* "OK", "UNAVAILABLE", ... for logs. */
 const char *pms_grpc_status_name(grpc_status_code code);

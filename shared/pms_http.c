@@ -3,6 +3,7 @@
  * the wire format (CGI "Status:" line, headers, body) and the body-size
  * limit; routing and meaning belong to the services.
  */
+#define _GNU_SOURCE             /* vasprintf */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #include "pms_http.h"
+#include "pms_log.h"
 #include "pms_problem.h"
 
 const char *
@@ -74,9 +76,18 @@ pms_req_init(pms_req_t *req, FCGX_Request *fcgi)
 int
 pms_req_defer(pms_req_t *req, pms_defer_fn fn, void *arg)
 {
-    if (req->ndefers == PMS_MAX_DEFERS) {
-        fn(arg);
-        return -1;
+    struct pms_defer_s *grown;
+    int                 cap;
+
+    if (req->ndefers == req->cap_defers) {
+        cap = req->cap_defers ? req->cap_defers * 2 : 8;
+        grown = realloc(req->defers, (size_t) cap * sizeof(*grown));
+        if (grown == NULL) {
+            pms_error("out of memory registering a release; aborting");
+            abort();
+        }
+        req->defers = grown;
+        req->cap_defers = cap;
     }
     req->defers[req->ndefers].fn = fn;
     req->defers[req->ndefers].arg = arg;
@@ -91,6 +102,9 @@ pms_req_reset(pms_req_t *req)
         req->ndefers--;
         req->defers[req->ndefers].fn(req->defers[req->ndefers].arg);
     }
+    free(req->defers);
+    req->defers = NULL;
+    req->cap_defers = 0;
     free(req->body);
     req->body = NULL;
     req->body_len = 0;
@@ -104,11 +118,17 @@ pms_resp_init(pms_resp_t *resp)
     resp->body = NULL;
     resp->body_len = 0;
     resp->nheaders = 0;
+    resp->failed = 0;
 }
 
 void
 pms_resp_reset(pms_resp_t *resp)
 {
+    int i;
+
+    for (i = 0; i < resp->nheaders; i++) {
+        free(resp->headers[i].value);
+    }
     free(resp->body);
     pms_resp_init(resp);
 }
@@ -117,16 +137,24 @@ int
 pms_resp_header(pms_resp_t *resp, const char *name, const char *fmt, ...)
 {
     va_list ap;
+    char   *value;
+    int     n;
 
     if (resp->nheaders == PMS_MAX_HEADERS) {
+        pms_error("header %s dropped: the response already has %d",
+            name, PMS_MAX_HEADERS);
+        resp->failed = 1;
         return -1;
     }
-    snprintf(resp->headers[resp->nheaders].name,
-        sizeof(resp->headers[0].name), "%s", name);
     va_start(ap, fmt);
-    vsnprintf(resp->headers[resp->nheaders].value,
-        sizeof(resp->headers[0].value), fmt, ap);
+    n = vasprintf(&value, fmt, ap);
     va_end(ap);
+    if (n < 0) {
+        resp->failed = 1;
+        return -1;
+    }
+    resp->headers[resp->nheaders].name = name;
+    resp->headers[resp->nheaders].value = value;
     resp->nheaders++;
     return 0;
 }
@@ -179,6 +207,10 @@ pms_resp_send(pms_resp_t *resp, FCGX_Request *fcgi)
 {
     int i;
 
+    if (resp->failed) {
+        return FCGX_PutS("Status: 503 Service Unavailable\r\n\r\n",
+            fcgi->out) < 0 ? -1 : 0;
+    }
     if (FCGX_FPrintF(fcgi->out, "Status: %d %s\r\n", resp->status,
             pms_http_reason(resp->status)) < 0)
     {

@@ -13,7 +13,6 @@
 
 #define PMS_MAX_BODY     (64 * 1024)
 #define PMS_MAX_HEADERS  8
-#define PMS_MAX_DEFERS   16
 
 typedef void (*pms_defer_fn)(void *);
 
@@ -25,8 +24,9 @@ typedef struct {
     const char   *content_type;  /* CONTENT_TYPE or NULL */
     char         *body;          /* NUL-terminated, NULL when empty */
     size_t        body_len;
-    struct { pms_defer_fn fn; void *arg; } defers[PMS_MAX_DEFERS];
+    struct pms_defer_s { pms_defer_fn fn; void *arg; } *defers;
     int           ndefers;
+    int           cap_defers;
 } pms_req_t;
 
 typedef struct {
@@ -34,8 +34,9 @@ typedef struct {
     const char   *content_type;  /* static string */
     char         *body;          /* owned; freed by pms_resp_reset() */
     size_t        body_len;
-    struct { char name[32]; char value[512]; } headers[PMS_MAX_HEADERS];
-    int           nheaders;
+    struct { const char *name; char *value; } headers[PMS_MAX_HEADERS];
+    int           nheaders;     /* names are static strings; values owned */
+    int           failed;       /* out of memory while building: send 503 */
 } pms_resp_t;
 
 /* A FastCGI parameter, or NULL. Borrowed from the request. */
@@ -49,8 +50,9 @@ int pms_req_init(pms_req_t *req, FCGX_Request *fcgi);
 
 /*
  * Registers fn(arg) to run when the request ends (PQclear, json_decref,
- * free...).  Ownership of arg passes to the request.  Returns 0, or -1
- * after running fn(arg) at once when the list is full.
+ * free...).  Ownership of arg passes to the request; arg stays valid until
+ * pms_req_reset().  The list grows as needed; when memory for it runs out
+ * the process aborts, since every caller goes on to use arg.
  */
 int pms_req_defer(pms_req_t *req, pms_defer_fn fn, void *arg);
 
@@ -60,7 +62,11 @@ void pms_req_reset(pms_req_t *req);
 void pms_resp_init(pms_resp_t *resp);
 void pms_resp_reset(pms_resp_t *resp);
 
-/* Adds a header (copied; truncated at the fixed sizes). 0 or -1 if full. */
+/*
+ * Adds a header.  name must be a static string; the value is formatted
+ * into memory of its own, of any length.  Returns 0, or -1 (and marks the
+ * response failed, so a bare 503 is sent) when the value cannot be kept.
+ */
 int pms_resp_header(pms_resp_t *resp, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -3,6 +3,8 @@
  * itself: callers serialise the object with the rest of the response.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "pms_problem.h"
 
@@ -74,6 +76,43 @@ pms_problem_new(int status, const char *detail)
     return p;
 }
 
+/* field as a JSON string: itself when UTF-8, else bytes >= 0x80 as %XX. */
+static json_t *
+problem_field(const char *field)
+{
+    json_t *s = json_string(field);
+    char   *esc, *o;
+
+    if (s != NULL || (esc = malloc(strlen(field) * 3 + 1)) == NULL) {
+        return s;
+    }
+    for (o = esc; *field != '\0'; field++) {
+        unsigned char c = (unsigned char) *field;
+
+        if (c < 0x80) {
+            *o++ = (char) c;
+        } else {
+            o += sprintf(o, "%%%02X", c);
+        }
+    }
+    *o = '\0';
+    s = json_string(esc);
+    free(esc);
+    return s;
+}
+
+size_t
+pms_errors_add(json_t *errors, const char *field, const char *message)
+{
+    json_t *entry = json_pack("{s:o, s:s}", "field", problem_field(field),
+        "message", message);
+
+    if (entry != NULL) {
+        json_array_append_new(errors, entry);
+    }
+    return 1;
+}
+
 int
 pms_problem_add_error(json_t *problem, const char *field, const char *message)
 {
@@ -85,8 +124,8 @@ pms_problem_add_error(json_t *problem, const char *field, const char *message)
             return -1;
         }
     }
-    return json_array_append_new(errors,
-        json_pack("{s:s, s:s}", "field", field, "message", message));
+    pms_errors_add(errors, field, message);
+    return 0;
 }
 
 int
@@ -98,8 +137,6 @@ pms_http_status(pms_status_t st)
     case PMS_CONFLICT:     return 409;
     case PMS_INVALID:      return 400;
     case PMS_UNAVAILABLE:  return 503;
-    case PMS_PRECONDITION: return 412;
-    case PMS_TOO_LARGE:    return 413;
     case PMS_ERROR:        return 500;
     }
     return 500;

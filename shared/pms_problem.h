@@ -19,6 +19,14 @@
  */
 json_t *pms_problem_new(int status, const char *detail);
 
+/*
+ * Appends {field, message} to errors, a JSON array (may be NULL).  Returns
+ * 1, the problem's count, whether or not its entry could be built (out of
+ * memory), so an error that cannot be described still counts as an error.
+ * A field name that is not UTF-8 is shown with those bytes percent-encoded.
+ */
+size_t pms_errors_add(json_t *errors, const char *field, const char *message);
+
 /* Appends {field, message} to problem.errors (created on first use). */
 int pms_problem_add_error(json_t *problem, const char *field,
     const char *message);

@@ -13,8 +13,6 @@ pms_status_name(pms_status_t st)
     case PMS_CONFLICT:     return "conflict";
     case PMS_INVALID:      return "invalid";
     case PMS_UNAVAILABLE:  return "unavailable";
-    case PMS_PRECONDITION: return "precondition failed";
-    case PMS_TOO_LARGE:    return "too large";
     }
     return "unknown";
 }

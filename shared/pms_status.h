@@ -13,9 +13,7 @@ typedef enum {
     PMS_NOT_FOUND = -2,      /* the addressed row does not exist */
     PMS_CONFLICT = -3,       /* a uniqueness rule was violated */
     PMS_INVALID = -4,        /* the input broke a validation rule */
-    PMS_UNAVAILABLE = -5,    /* a dependency is down; retrying may help */
-    PMS_PRECONDITION = -6,   /* If-Match (or similar) did not hold */
-    PMS_TOO_LARGE = -7       /* the input exceeds a size limit */
+    PMS_UNAVAILABLE = -5     /* a dependency is down; retrying may help */
 } pms_status_t;
 
 const char *pms_status_name(pms_status_t st);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pms_problem.h"
 #include "pms_valid.h"
 
 size_t
@@ -129,14 +130,8 @@ valid_find(const pms_field_spec_t *spec, size_t n, const char *name)
     return NULL;
 }
 
-static void
-valid_error(json_t *errors, const char *field, const char *message)
-{
-    json_array_append_new(errors,
-        json_pack("{s:s, s:s}", "field", field, "message", message));
-}
-
-static void
+/* Checks one field; returns its number of problems (0 or 1). */
+static size_t
 valid_field(const pms_field_spec_t *f, json_t *v, const char *today,
     json_t *errors)
 {
@@ -146,23 +141,21 @@ valid_field(const pms_field_spec_t *f, json_t *v, const char *today,
 
     if (v == NULL || json_is_null(v)) {
         if (f->flags & PMS_FIELD_REQUIRED) {
-            valid_error(errors, f->name, "is required");
+            return pms_errors_add(errors, f->name, "is required");
         }
-        return;
+        return 0;
     }
     if (!json_is_string(v)) {
-        valid_error(errors, f->name, "must be a string");
-        return;
+        return pms_errors_add(errors, f->name, "must be a string");
     }
     s = json_string_value(v);
     if (strlen(s) != json_string_length(v)) {
-        valid_error(errors, f->name, "must not contain NUL characters");
-        return;
+        return pms_errors_add(errors, f->name,
+            "must not contain NUL characters");
     }
     if (valid_blank(s)) {
-        valid_error(errors, f->name, (f->flags & PMS_FIELD_REQUIRED)
-            ? "is required" : "must not be blank");
-        return;
+        return pms_errors_add(errors, f->name,
+            (f->flags & PMS_FIELD_REQUIRED) ? "is required" : "must not be blank");
     }
     switch (f->kind) {
     case PMS_FIELD_TEXT:
@@ -170,49 +163,49 @@ valid_field(const pms_field_spec_t *f, json_t *v, const char *today,
         if (len < f->min_len || len > f->max_len) {
             snprintf(msg, sizeof(msg), "must be %zu to %zu characters long",
                 f->min_len, f->max_len);
-            valid_error(errors, f->name, msg);
+            return pms_errors_add(errors, f->name, msg);
         }
         break;
     case PMS_FIELD_EMAIL:
         if (!pms_valid_email(s)) {
-            valid_error(errors, f->name, "must be a valid email address");
+            return pms_errors_add(errors, f->name,
+                "must be a valid email address");
         }
         break;
     case PMS_FIELD_DATE:
         if (!pms_valid_date(s)) {
-            valid_error(errors, f->name,
+            return pms_errors_add(errors, f->name,
                 "must be a real date written YYYY-MM-DD");
-        } else if ((f->flags & PMS_FIELD_NOT_FUTURE) && strcmp(s, today) > 0) {
-            valid_error(errors, f->name, "must not be in the future");
+        }
+        if ((f->flags & PMS_FIELD_NOT_FUTURE) && strcmp(s, today) > 0) {
+            return pms_errors_add(errors, f->name, "must not be in the future");
         }
         break;
     }
+    return 0;
 }
 
 size_t
 pms_validate(const pms_field_spec_t *spec, size_t n, json_t *body,
     const char *today, json_t *errors)
 {
-    size_t      before = json_array_size(errors), i;
+    size_t      count = 0, i;
     const char *key;
     json_t     *value;
-    char        msg[160];
 
     if (!json_is_object(body)) {
-        valid_error(errors, "$", "the body must be a JSON object");
-        return 1;
+        return pms_errors_add(errors, "$", "the body must be a JSON object");
     }
     json_object_foreach(body, key, value) {
         if (valid_find(spec, n, key) == NULL) {
-            snprintf(msg, sizeof(msg), "is not a known field");
-            valid_error(errors, key, msg);
+            count += pms_errors_add(errors, key, "is not a known field");
         }
     }
     for (i = 0; i < n; i++) {
         if (!(spec[i].flags & PMS_FIELD_READONLY)) {
-            valid_field(&spec[i], json_object_get(body, spec[i].name), today,
-                errors);
+            count += valid_field(&spec[i], json_object_get(body, spec[i].name),
+                today, errors);
         }
     }
-    return json_array_size(errors) - before;
+    return count;
 }

@@ -270,8 +270,8 @@ START_TEST(test_cache)
     auth_identity_t  id = { "s", "ms-api", "patient-reader", 1000 }, got;
     unsigned char    d1[32], d2[32];
 
-    auth_cache_digest("token-one", 9, d1);
-    auth_cache_digest("token-two", 9, d2);
+    ck_assert_int_eq(auth_cache_digest("token-one", 9, d1), 0);
+    ck_assert_int_eq(auth_cache_digest("token-two", 9, d2), 0);
     ck_assert(!auth_cache_get(c, d1, 10, &got));
     auth_cache_put(c, d1, &id);
     ck_assert(auth_cache_get(c, d1, 1000, &got));

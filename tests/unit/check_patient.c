@@ -62,6 +62,22 @@ START_TEST(test_registered_before_birth)
 }
 END_TEST
 
+/* An update without registeredDate is checked against the stored one. */
+START_TEST(test_check_dates)
+{
+    json_t *errors = json_array();
+
+    ck_assert_uint_eq(patient_check_dates("2020-01-01", "2010-01-01", errors), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(
+        json_array_get(errors, 0), "field")), "registeredDate");
+    ck_assert_uint_eq(patient_check_dates("2010-01-01", "2010-01-01", errors), 0);
+    ck_assert_uint_eq(patient_check_dates("2000-01-01", "2010-01-01", errors), 0);
+    ck_assert_uint_eq(patient_check_dates("2000-01-01", NULL, errors), 0);
+    ck_assert_uint_eq(patient_check_dates("2020-01-01", "2010-01-01", NULL), 1);
+    json_decref(errors);
+}
+END_TEST
+
 START_TEST(test_list_query)
 {
     patient_list_query_t q;
@@ -96,6 +112,25 @@ START_TEST(test_list_query_errors)
     ck_assert_uint_eq(patient_parse_list_query("q=%4", &q, errors), 1);
     ck_assert_uint_eq(patient_parse_list_query("page=1&page=2", &q, errors), 1);
     ck_assert_uint_eq(patient_parse_list_query("size=0&page=x", &q, errors), 2);
+    json_decref(errors);
+}
+END_TEST
+
+/* A problem whose entry cannot be built (a name that is not UTF-8, no
+ * array to hold it) still counts: invalid input never passes as valid. */
+START_TEST(test_errors_always_count)
+{
+    patient_list_query_t q;
+    patient_input_t      in;
+    json_t              *errors = json_array(), *body;
+
+    ck_assert_uint_eq(patient_parse_list_query("size=1&%FF=1", &q, errors), 1);
+    ck_assert_str_eq(json_string_value(json_object_get(
+        json_array_get(errors, 0), "field")), "%FF");
+    ck_assert_uint_eq(patient_parse_list_query("%FF%FE=1&foo=2", &q, NULL), 2);
+    body = json_loads("{\"name\":1}", 0, NULL);
+    ck_assert_uint_eq(patient_validate(body, "2026-11-26", &in, NULL), 4);
+    json_decref(body);
     json_decref(errors);
 }
 END_TEST
@@ -154,8 +189,10 @@ patient_suite(void)
     tcase_add_test(model, test_valid_patient);
     tcase_add_test(model, test_missing_fields_listed);
     tcase_add_test(model, test_registered_before_birth);
+    tcase_add_test(model, test_check_dates);
     tcase_add_test(query, test_list_query);
     tcase_add_test(query, test_list_query_errors);
+    tcase_add_test(query, test_errors_always_count);
     tcase_add_test(query, test_like_pattern);
     tcase_add_test(query, test_paths);
     tcase_add_test(query, test_if_match);

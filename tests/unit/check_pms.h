@@ -14,5 +14,6 @@ Suite *patient_suite(void);
 Suite *http_suite(void);
 Suite *billing_suite(void);
 Suite *auth_suite(void);
+Suite *relay_suite(void);
 
 #endif
