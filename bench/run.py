@@ -21,21 +21,12 @@ import subprocess
 import sys
 import time
 
-SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
+from pmstest import ENV, SRC, ctl, tree  # noqa: E402  (the one helper module)
+
 BENCH = os.path.join(SRC, "bench")
 
 
-def load_env():
-    env = {}
-    run = os.environ.get("PMS_RUN", os.path.join(SRC, ".run"))
-    with open(os.path.join(run, "env")) as f:
-        for line in f:
-            k, _, v = line.rstrip("\n").partition("=")
-            env[k] = shlex.split(v)[0] if v else ""
-    return env
-
-
-ENV = load_env()
 RUN = ENV["PMS_RUN"]
 SECONDS = int(os.environ.get("PMS_BENCH_SECONDS", "10"))
 REPS = int(os.environ.get("PMS_BENCH_REPS", "3"))
@@ -71,31 +62,12 @@ def psql(sql, db="patients", user="pms"):
               "-c", sql)
 
 
-def ctl(*args):
-    return subprocess.run(["supervisorctl", "-c",
-                           os.path.join(RUN, "etc", "supervisord.conf")]
-                          + list(args), capture_output=True, text=True).stdout
-
-
 # ---------------------------------------------------------------- processes
-
-def tree(pid):
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        try:
-            with open("/proc/%d/task/%d/children" % (p, p)) as f:
-                todo += [int(c) for c in f.read().split()]
-        except OSError:
-            pass
-    return pids
-
 
 def program_pids():
     pids = {}
     for name in OUR_PROGRAMS:
-        out = ctl("pid", name).strip()
+        out = ctl("pid", name).stdout.strip()
         if out.isdigit() and out != "0":
             pids[name] = tree(int(out))
     return pids
@@ -379,7 +351,7 @@ def event_rates(n=2000):
     the relay stopped; then the relay is started and the time until the
     outbox is empty (relay events/s) and until analytics holds all n events
     (analytics events/s, consuming while the relay publishes) is taken."""
-    if "relay" not in ctl("status"):
+    if "relay" not in ctl("status").stdout:
         return None
     import http.client
     from concurrent.futures import ThreadPoolExecutor

@@ -10,7 +10,7 @@ pms_soak() {
 
 pms_soak_short() {
     pms_say "fault-and-load suite (short)"
-    python3 "$PMS_SRC/tests/soak/fault_load.py" "${PMS_SOAK_SHORT:-4}" \
+    timeout -k 10 900 python3 "$PMS_SRC/tests/soak/fault_load.py" "${PMS_SOAK_SHORT:-4}" \
         | tee "$PMS_RUN/log/soak.out"
     return "${PIPESTATUS[0]}"
 }

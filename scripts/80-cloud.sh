@@ -4,7 +4,7 @@
 
 pms_cloud_test() {
     pms_say "cloud layout (aws-cdk/run-tests.sh)"
-    bash "$PMS_SRC/aws-cdk/run-tests.sh" >"$PMS_RUN/log/cloud-tests.out" 2>&1
+    timeout -k 10 1200 bash "$PMS_SRC/aws-cdk/run-tests.sh" >"$PMS_RUN/log/cloud-tests.out" 2>&1
     local rc=$?
     tail -n 12 "$PMS_RUN/log/cloud-tests.out"
     return "$rc"

@@ -34,14 +34,15 @@ pms_asan_test() {
     pms_up >/dev/null
 
     pms_say "sanitizer build: unit tests"
-    if ! make -s -C "$PMS_BUILD" check >/dev/null 2>&1; then
+    if ! timeout -k 10 600 make -s -C "$PMS_BUILD" check >/dev/null 2>&1; then
         rc=1
         pms_warn "unit tests failed under ASan: see $PMS_BUILD/tests/unit/check_pms.log"
     fi
     grep -E "^[0-9]+%" "$PMS_BUILD/tests/unit/check_pms.log" || true
 
     pms_say "sanitizer build: integration tests"
-    (cd "$PMS_SRC/tests/integration" && python3 -m unittest ${PMS_TEST_FILTER:-} \
+    (cd "$PMS_SRC/tests/integration" \
+        && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" python3 -m unittest ${PMS_TEST_FILTER:-} \
         >"$out" 2>&1) || true
     grep -E '^(Ran|OK|FAILED)' "$out" || true
     grep -q '^OK' "$out" || { rc=1; grep -E '^(FAIL|ERROR):' "$out" | head -20; }

@@ -2,10 +2,11 @@
 # (scripts/85-asan.sh), then brings the stack up on the ordinary build and
 # runs the Check unit tests, the integration suite against the live stack, every
 # component's extra suites, and make distcheck.  Exits non-zero when any
-# part fails; prints one summary line per part.
+# part fails; prints one summary line per part.  Every part runs under a
+# time limit, so a hang fails its part instead of the whole CI run.
 
 pms_test() {
-    local results=() failed=0 hook
+    local results=() failed=0 hook t t0=$SECONDS
     if [ -z "${PMS_SKIP_ASAN:-}" ]; then
         if pms_asan_test; then
             results+=("PASS sanitizers: unit + integration on the ASan/UBSan build, no reports")
@@ -26,7 +27,7 @@ pms_test() {
     cat "$PMS_BUILD/tests/unit/check_pms.log" | grep -E "^[0-9]+%|:[EF]:" || true
 
     pms_say "unit tests under valgrind memcheck"
-    if CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
+    if CK_FORK=no timeout -k 10 600 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
             --error-exitcode=9 "$PMS_BUILD/tests/unit/check_pms" \
             >"$PMS_RUN/log/valgrind-unit.out" 2>&1; then
         results+=("PASS valgrind unit: no errors, no definite leaks")
@@ -37,7 +38,8 @@ pms_test() {
     fi
 
     pms_say "integration tests (live stack through the gateway)"
-    if (cd "$PMS_SRC/tests/integration" && python3 -m unittest -v ${PMS_TEST_FILTER:-} 2>&1 \
+    if (cd "$PMS_SRC/tests/integration" \
+            && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" python3 -m unittest -v ${PMS_TEST_FILTER:-} 2>&1 \
             | tee "$PMS_RUN/log/integration-tests.out"); then
         :
     fi
@@ -49,17 +51,18 @@ pms_test() {
     fi
 
     for hook in "${PMS_HOOK_TEST[@]}"; do
+        t=$SECONDS
         if "$hook"; then
-            results+=("PASS $hook")
+            results+=("PASS $hook ($((SECONDS - t)) s)")
         else
             failed=1
-            results+=("FAIL $hook")
+            results+=("FAIL $hook ($((SECONDS - t)) s)")
         fi
     done
 
     if [ -z "${PMS_SKIP_DISTCHECK:-}" ]; then
         pms_say "make distcheck"
-        if make -s -C "$PMS_BUILD" distcheck >"$PMS_RUN/log/distcheck.out" 2>&1; then
+        if timeout -k 10 900 make -s -C "$PMS_BUILD" distcheck >"$PMS_RUN/log/distcheck.out" 2>&1; then
             results+=("PASS distcheck: $(grep -E 'archives ready|ready for distribution' -A1 "$PMS_RUN/log/distcheck.out" | tail -1 | tr -s ' =')")
         else
             failed=1
@@ -68,7 +71,7 @@ pms_test() {
         fi
     fi
 
-    pms_say "summary"
+    pms_say "summary ($((SECONDS - t0)) s in all)"
     printf '  %s\n' "${results[@]}"
     return "$failed"
 }

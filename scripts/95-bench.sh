@@ -12,7 +12,7 @@ pms_bench_smoke() {
     local rc=0
     pms_say "benchmark smoke run (2 s per scenario)"
     PMS_BENCH_SECONDS=2 PMS_BENCH_REPS=1 PMS_BENCH_CONNS=4 PMS_BENCH_EVENTS=200 \
-        python3 "$PMS_SRC/bench/run.py" >"$PMS_RUN/log/bench-smoke.out" 2>&1 || rc=$?
+        timeout -k 10 900 python3 "$PMS_SRC/bench/run.py" >"$PMS_RUN/log/bench-smoke.out" 2>&1 || rc=$?
     grep -E '^\| (get-by-id|create|pms-patient) ' "$PMS_RUN/log/bench-smoke.out" || true
     [ "$rc" = 0 ] || tail -n 20 "$PMS_RUN/log/bench-smoke.out"
     return "$rc"

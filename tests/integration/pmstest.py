@@ -1,6 +1,8 @@
-"""pmstest -- helpers for the integration suite: HTTP through the gateway,
-SQL through psql, and process control through supervisorctl, all against
-the stack that ./pms up started (settings come from .run/env)."""
+"""pmstest -- the one helper module of the integration suite, the
+fault-and-load suite (tests/soak) and the benchmark (bench/run.py): HTTP
+through the gateway, SQL through psql, process control through
+supervisorctl, tokens, waits, all against the stack that ./pms up started
+(settings come from .run/env)."""
 
 import http.client
 import json
@@ -126,6 +128,16 @@ def children(pid):
             return [int(p) for p in f.read().split()]
     except FileNotFoundError:
         return []
+
+
+def tree(pid):
+    """pid and every process below it."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children(p)
+    return out
 
 
 def wait_until(predicate, timeout=20.0, interval=0.1):

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 import unittest
 import uuid
@@ -60,14 +61,19 @@ def events_for(ids):
 
 
 def burst(n, during=None, at=100):
-    """n concurrent creates; calls during() once `at` of them are done."""
-    done = []
+    """n concurrent creates; calls during() exactly once, when the `at`-th
+    of them is done (counted under a lock: two threads finishing together
+    once both saw a count past `at`, and the fault never happened)."""
+    done = [0]
+    lock = threading.Lock()
 
     def one(i):
         r = request("POST", "/api/patients", new_patient(
             email="burst-%s-%d@example.com" % (uuid.uuid4().hex[:10], i)))
-        done.append(r)
-        if during and len(done) == at:
+        with lock:
+            done[0] += 1
+            now = done[0] == at
+        if during and now:
             during()
         return r
 
@@ -145,10 +151,14 @@ class Events(unittest.TestCase):
         before = counts()
         victim = program_pid(program)
 
+        killed = []
+
         def kill():
             os.kill(victim, signal.SIGKILL)
+            killed.append(victim)
 
         responses = burst(500, during=kill)
+        self.assertEqual(killed, [victim], "the fault must happen mid-burst")
         self.assertEqual([r.status for r in responses], [201] * 500)
         ids = [r.json()["id"] for r in responses]
         self.assertTrue(wait_until(lambda: program_pid(program) not in (None, victim),

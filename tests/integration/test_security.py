@@ -7,7 +7,7 @@ import time
 import unittest
 import urllib.parse
 
-from pmstest import ENV, children, ctl, new_patient, request, sql, token_for
+from pmstest import ENV, ctl, new_patient, request, sql, token_for, tree
 
 # What an attacker types into every field and parameter.  Each must be
 # stored exactly as sent or refused with 400, and never change the database.
@@ -29,15 +29,6 @@ def owner(pid):
             if line.startswith("Uid:"):
                 return int(line.split()[1])
     return None
-
-
-def tree(pid):
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo += children(p)
-    return out
 
 
 class Processes(unittest.TestCase):
