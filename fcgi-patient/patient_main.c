@@ -4,14 +4,12 @@
  * migrations, then pre-forks workers that each open their own database
  * connection.  Configuration is the table below, from the environment.
  */
-#include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 
 #include "patient_api.h"
 #include "patient_store.h"
 #include "pms_config.h"
+#include "pms_daemon.h"
 #include "pms_log.h"
 #include "pms_migrate.h"
 #include "pms_prefork.h"
@@ -51,7 +49,15 @@ static const pms_conf_entry_t patient_config[] = {
       "log at debug level", &cfg_debug },
 };
 
-#define PATIENT_NCONFIG (sizeof(patient_config) / sizeof(patient_config[0]))
+static const pms_daemon_conf_t patient_conf[] = {
+    { patient_config, sizeof(patient_config) / sizeof(patient_config[0]) },
+};
+
+static const pms_daemon_t patient_daemon = {
+    "pms-patient", "patient",
+    "usage: spawn-fcgi -n -a ADDR -p PORT -- %1$s\n       %1$s --migrate\n",
+    patient_conf, 1, &cfg_debug,
+};
 
 static int
 patient_worker(void *arg, volatile sig_atomic_t *stop)
@@ -83,31 +89,17 @@ patient_worker(void *arg, volatile sig_atomic_t *stop)
 int
 main(int argc, char **argv)
 {
-    struct stat st;
-
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: spawn-fcgi -n -a ADDR -p PORT -- %s\n"
-               "       %s --migrate\n\n", argv[0], argv[0]);
-        pms_config_usage(stdout, patient_config, PATIENT_NCONFIG);
-        return 0;
-    }
-    pms_config_load_or_exit("pms-patient", patient_config, PATIENT_NCONFIG);
-    pms_log_init("patient", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
-
+    pms_daemon_init(&patient_daemon, argc, argv);
     if (pms_migrate_apply(cfg_db, cfg_sql_dir) != 0) {
         return 1;
     }
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
     }
-    if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-        pms_error("fd 0 is not a listening socket: start me with spawn-fcgi -n");
+    if (pms_daemon_fcgi_socket() != 0) {
         return 1;
     }
-    if (pms_serve_prepare(0) != 0) {
-        pms_error("cannot prepare the listening socket");
-        return 1;
-    }
+    /* the master's signals and the workers' drain belong to pms_prefork */
     return pms_prefork_run((int) cfg_workers, cfg_drain_ms, patient_worker,
         NULL);
 }

@@ -15,13 +15,13 @@
  * relay_flight.c (which rows are where).  This file is the loop.
  */
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pms_config.h"
+#include "pms_daemon.h"
 #include "pms_kafka.h"
 #include "pms_log.h"
 #include "relay_outbox.h"
@@ -54,7 +54,14 @@ static const pms_conf_entry_t relay_config[] = {
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
 };
 
-#define RELAY_NCONFIG (sizeof(relay_config) / sizeof(relay_config[0]))
+static const pms_daemon_conf_t relay_conf[] = {
+    { relay_config, sizeof(relay_config) / sizeof(relay_config[0]) },
+    { pms_kafka_config, PMS_KAFKA_NCONFIG },
+};
+
+static const pms_daemon_t relay_daemon = {
+    "pms-relay", "relay", "usage: %1$s\n", relay_conf, 2, &cfg_debug,
+};
 
 /* Everything the loop keeps between rounds. */
 typedef struct {
@@ -68,15 +75,6 @@ typedef struct {
     int               awake;        /* polling; writers do not notify */
     int               have_topic;
 } relay_t;
-
-static volatile sig_atomic_t relay_stop;
-
-static void
-relay_on_signal(int sig)
-{
-    (void) sig;
-    relay_stop = 1;
-}
 
 static double
 relay_now(void)
@@ -194,24 +192,12 @@ relay_step(relay_t *r)
 int
 main(int argc, char **argv)
 {
-    relay_t          r;
-    struct sigaction sa;
-    int              queued;
+    relay_t  r;
+    sigset_t sigs;
+    int      queued;
 
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: %s\n\n", argv[0]);
-        pms_config_usage(stdout, relay_config, RELAY_NCONFIG);
-        pms_config_usage(stdout, pms_kafka_config, pms_kafka_nconfig);
-        return 0;
-    }
-    pms_config_load_or_exit("pms-relay", relay_config, RELAY_NCONFIG);
-    pms_config_load_or_exit("pms-relay", pms_kafka_config, pms_kafka_nconfig);
-    pms_log_init("relay", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = relay_on_signal;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
+    pms_daemon_init(&relay_daemon, argc, argv);
+    pms_daemon_block(&sigs);        /* taken between rounds, never mid-call */
     memset(&r, 0, sizeof(r));
     r.woken = 1;
     r.db = pms_db_new(cfg_db, relay_outbox_stmts, relay_outbox_nstmts);
@@ -222,7 +208,7 @@ main(int argc, char **argv)
     }
     pms_info("relaying outbox to topic %s at %s (%s)", pms_kafka.topic,
         pms_kafka.brokers, pms_kafka.security_protocol);
-    while (!relay_stop && !r.out.fatal) {
+    while (!pms_daemon_signalled(&sigs) && !r.out.fatal) {
         if (!r.have_topic) {
             r.have_topic = relay_producer_create_topic(&r.out,
                 (int) cfg_partitions) == 0;

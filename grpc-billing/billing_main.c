@@ -6,12 +6,12 @@
  * threads inherit the mask and only sigwait() sees them.
  */
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <grpc/grpc.h>
 
 #include "billing_server.h"
 #include "pms_config.h"
+#include "pms_daemon.h"
 #include "pms_log.h"
 #include "pms_migrate.h"
 
@@ -42,7 +42,14 @@ static const pms_conf_entry_t billing_config[] = {
       &cfg_debug },
 };
 
-#define BILLING_NCONFIG (sizeof(billing_config) / sizeof(billing_config[0]))
+static const pms_daemon_conf_t billing_conf[] = {
+    { billing_config, sizeof(billing_config) / sizeof(billing_config[0]) },
+};
+
+static const pms_daemon_t billing_daemon = {
+    "pms-billing", "billing", "usage: %1$s [--migrate]\n",
+    billing_conf, 1, &cfg_debug,
+};
 
 int
 main(int argc, char **argv)
@@ -50,26 +57,15 @@ main(int argc, char **argv)
     billing_server_t *srv;
     sigset_t          sigs;
     char              err[256];
-    int               sig;
 
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: %s [--migrate]\n\n", argv[0]);
-        pms_config_usage(stdout, billing_config, BILLING_NCONFIG);
-        return 0;
-    }
-    pms_config_load_or_exit("pms-billing", billing_config, BILLING_NCONFIG);
-    pms_log_init("billing", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
+    pms_daemon_init(&billing_daemon, argc, argv);
     if (pms_migrate_apply(cfg_db, cfg_sql_dir) != 0) {
         return 1;
     }
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
     }
-
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    pms_daemon_block(&sigs);        /* before grpc_init: its threads inherit */
     grpc_init();
     srv = billing_server_start(cfg_listen, (int) cfg_threads, cfg_db, err,
         sizeof(err));
@@ -79,10 +75,7 @@ main(int argc, char **argv)
         return 1;
     }
     pms_info("serving on %s with %ld threads", cfg_listen, cfg_threads);
-    if (sigwait(&sigs, &sig) != 0) {
-        sig = SIGTERM;
-    }
-    pms_info("signal %d: draining", sig);
+    pms_daemon_wait(&sigs);
     billing_server_stop(srv, cfg_grace_ms);
     grpc_shutdown();
     pms_info("stopped");

@@ -11,13 +11,13 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include <librdkafka/rdkafka.h>
 
 #include "analytics_decode.h"
 #include "analytics_store.h"
 #include "pms_config.h"
+#include "pms_daemon.h"
 #include "pms_kafka.h"
 #include "pms_log.h"
 #include "pms_migrate.h"
@@ -42,7 +42,16 @@ static const pms_conf_entry_t analytics_config[] = {
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
 };
 
-#define ANALYTICS_NCONFIG (sizeof(analytics_config) / sizeof(analytics_config[0]))
+static const pms_daemon_conf_t analytics_conf[] = {
+    { analytics_config, sizeof(analytics_config) / sizeof(analytics_config[0]) },
+    { pms_kafka_config, PMS_KAFKA_NCONFIG },
+};
+
+static const pms_daemon_t analytics_daemon = {
+    "pms-analytics", "analytics",
+    "usage: spawn-fcgi -n -a 127.0.0.1 -p 4002 -- %1$s\n       %1$s --migrate\n",
+    analytics_conf, 2, &cfg_debug,
+};
 
 static volatile sig_atomic_t analytics_stop;
 static __thread pms_db_t   *analytics_db;    /* each thread's connection */
@@ -224,54 +233,42 @@ main(int argc, char **argv)
     pthread_t   consumer, threads[32];
     rd_kafka_t *rk;
     sigset_t    sigs;
-    struct stat st;
-    int         i, sig;
+    int         sig;
 
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: spawn-fcgi -n -a 127.0.0.1 -p 4002 -- %s\n"
-               "       %s --migrate\n\n", argv[0], argv[0]);
-        pms_config_usage(stdout, analytics_config, ANALYTICS_NCONFIG);
-        pms_config_usage(stdout, pms_kafka_config, pms_kafka_nconfig);
-        return 0;
-    }
-    pms_config_load_or_exit("pms-analytics", analytics_config, ANALYTICS_NCONFIG);
-    pms_config_load_or_exit("pms-analytics", pms_kafka_config, pms_kafka_nconfig);
-    pms_log_init("analytics", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
+    pms_daemon_init(&analytics_daemon, argc, argv);
     if (pms_migrate_apply(cfg_db, cfg_sql_dir) != 0) {
         return 1;
     }
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
     }
-    if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode) || pms_serve_prepare(0) != 0) {
-        pms_error("fd 0 is not a listening socket: start me with spawn-fcgi -n");
+    if (pms_daemon_fcgi_socket() != 0) {
         return 1;
     }
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-    rk = analytics_consumer();
-    if (rk == NULL || pthread_create(&consumer, NULL, analytics_consume, rk) != 0) {
+    pms_daemon_block(&sigs);        /* threads inherit the mask */
+    if ((rk = analytics_consumer()) == NULL) {
         return 1;
     }
-    for (i = 0; i < cfg_threads; i++) {
-        if (pthread_create(&threads[i], NULL, analytics_serve, NULL) != 0) {
-            pms_error("cannot start thread %d", i);
-            return 1;
-        }
+    if (pms_daemon_threads(&consumer, 1, analytics_consume, rk,
+            &analytics_stop) != 0)
+    {
+        rd_kafka_destroy(rk);
+        return 1;
+    }
+    if (pms_daemon_threads(threads, (int) cfg_threads, analytics_serve, NULL,
+            &analytics_stop) != 0)
+    {
+        pms_daemon_join(&consumer, 1);
+        rd_kafka_destroy(rk);
+        return 1;
     }
     pms_info("consuming %s as %s from %s (%s); serving the summary",
         pms_kafka.topic, pms_kafka.group, pms_kafka.brokers,
         pms_kafka.security_protocol);
-    if (sigwait(&sigs, &sig) != 0) {
-        sig = SIGTERM;
-    }
+    sig = pms_daemon_wait(&sigs);
     analytics_stop = 1;
-    for (i = 0; i < cfg_threads; i++) {
-        pthread_join(threads[i], NULL);
-    }
-    pthread_join(consumer, NULL);
+    pms_daemon_join(threads, (int) cfg_threads);
+    pms_daemon_join(&consumer, 1);
     rd_kafka_destroy(rk);
     pms_info("stopped on signal %d", sig);
     return 0;

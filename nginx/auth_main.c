@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <curl/curl.h>
 
@@ -21,6 +19,7 @@
 #include "auth_jwks.h"
 #include "auth_verify.h"
 #include "pms_config.h"
+#include "pms_daemon.h"
 #include "pms_log.h"
 #include "pms_serve.h"
 
@@ -66,7 +65,14 @@ static const pms_conf_entry_t auth_config[] = {
       &cfg_debug },
 };
 
-#define AUTH_NCONFIG (sizeof(auth_config) / sizeof(auth_config[0]))
+static const pms_daemon_conf_t auth_conf[] = {
+    { auth_config, sizeof(auth_config) / sizeof(auth_config[0]) },
+};
+
+static const pms_daemon_t auth_daemon = {
+    "pms-auth", "auth", "usage: spawn-fcgi -n -a 127.0.0.1 -p 4003 -- %1$s\n",
+    auth_conf, 1, &cfg_debug,
+};
 
 typedef struct {
     auth_policy_t  policy;
@@ -236,23 +242,15 @@ main(int argc, char **argv)
     auth_ctx_t   a;
     pthread_t    threads[64];
     sigset_t     sigs;
-    struct stat  st;
-    int          i, sig;
+    int          sig;
 
-    if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-        printf("usage: spawn-fcgi -n -a 127.0.0.1 -p 4003 -- %s\n\n", argv[0]);
-        pms_config_usage(stdout, auth_config, AUTH_NCONFIG);
-        return 0;
-    }
-    pms_config_load_or_exit("pms-auth", auth_config, AUTH_NCONFIG);
-    pms_log_init("auth", cfg_debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
+    pms_daemon_init(&auth_daemon, argc, argv);
     if (cfg_jwks_url[0] == '\0') {
         snprintf(jwks_default, sizeof(jwks_default),
             "%s/protocol/openid-connect/certs", cfg_issuer);
         cfg_jwks_url = jwks_default;
     }
-    if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode) || pms_serve_prepare(0) != 0) {
-        pms_error("fd 0 is not a listening socket: start me with spawn-fcgi -n");
+    if (pms_daemon_fcgi_socket() != 0) {
         return 1;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -271,24 +269,16 @@ main(int argc, char **argv)
     }
     (void) auth_jwks_refresh(a.jwks);   /* a failure is retried on demand */
 
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);    /* threads inherit the mask */
-    for (i = 0; i < cfg_threads; i++) {
-        if (pthread_create(&threads[i], NULL, auth_thread, &a) != 0) {
-            pms_error("cannot start thread %d", i);
-            return 1;
-        }
+    pms_daemon_block(&sigs);        /* threads inherit the mask */
+    if (pms_daemon_threads(threads, (int) cfg_threads, auth_thread, &a,
+            &auth_stop) != 0)
+    {
+        return 1;
     }
     pms_info("ready: issuer %s, %ld threads", cfg_issuer, cfg_threads);
-    if (sigwait(&sigs, &sig) != 0) {
-        sig = SIGTERM;
-    }
+    sig = pms_daemon_wait(&sigs);
     auth_stop = 1;
-    for (i = 0; i < cfg_threads; i++) {
-        pthread_join(threads[i], NULL);
-    }
+    pms_daemon_join(threads, (int) cfg_threads);
     auth_cache_free(a.cache);
     auth_jwks_free(a.jwks);
     curl_global_cleanup();

@@ -23,10 +23,13 @@ export PMS_PREFIX="$PMS_RUN/install"
 export PMS_BUILD="$PMS_RUN/build"
 
 # Components append to these (see the other scripts/*.sh).
+# shellcheck disable=SC2034  # each is read by the scripts sourced after this one
+{
 PMS_APT_PACKAGES=()
 PMS_HOOK_PREPARE=()     # after PostgreSQL is up, before supervisord
 PMS_HOOK_READY=()       # after supervisord, to wait for readiness
 PMS_HOOK_TEST=()        # extra test suites run by ./pms test
+}
 
 pms_say()  { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 pms_warn() { printf 'pms: warning: %s\n' "$*" >&2; }

@@ -12,8 +12,10 @@ pms_build() {
     fi
     if [ ! -f "$PMS_BUILD/Makefile" ]; then
         pms_say "configure"
+        local flags
+        read -ra flags <<< "${PMS_CONFIGURE_FLAGS:-}"    # words, e.g. --enable-asan
         (cd "$PMS_BUILD" && "$PMS_SRC/configure" -q --prefix="$PMS_PREFIX" \
-            --enable-werror ${PMS_CONFIGURE_FLAGS:-}) || pms_die "configure failed"
+            --enable-werror "${flags[@]}") || pms_die "configure failed"
     fi
     pms_say "make"
     make -s -C "$PMS_BUILD" -j"$jobs" >/dev/null || pms_die "build failed"

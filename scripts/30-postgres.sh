@@ -3,7 +3,7 @@
 # 5432 or the next free port.  Services connect over its Unix socket
 # as role "pms", which owns their databases.
 
-PMS_PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+PMS_PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 PMS_PG_DIR="$PMS_RUN/pg"
 PMS_PG_SOCK="$PMS_PG_DIR/sock"
 export PMS_PG_SOCK

@@ -60,7 +60,8 @@ pms_daemon_user() {
         export PMS_DAEMON_USER="pms"
     else
         export PMS_SPAWN_USER=""
-        export PMS_DAEMON_USER="$(id -un)"
+        PMS_DAEMON_USER="$(id -un)"
+        export PMS_DAEMON_USER
     fi
 }
 
@@ -91,7 +92,11 @@ pms_up() {
         fi
     else
         pms_say "starting supervisord"
-        supervisord -c "$PMS_RUN/etc/supervisord.conf"
+        # without ./pms's own PMS_* settings: each daemon gets exactly the
+        # variables its program section sets, and warns about any other
+        local v clean=()
+        for v in $(compgen -e | grep '^PMS_'); do clean+=(-u "$v"); done
+        env "${clean[@]}" supervisord -c "$PMS_RUN/etc/supervisord.conf"
     fi
     pms_wait_for "the gateway /health" "$PMS_UP_TIMEOUT" pms_health_ok
     for hook in "${PMS_HOOK_READY[@]}"; do "$hook"; done
@@ -118,7 +123,10 @@ pms_down() {
         pms_ctl shutdown >/dev/null || true
         local i
         for ((i = 0; i < 300; i++)); do
-            [ -f "$PMS_RUN/supervisord.pid" ] && kill -0 "$(cat "$PMS_RUN/supervisord.pid")" 2>/dev/null || break
+            if ! { [ -f "$PMS_RUN/supervisord.pid" ] \
+                   && kill -0 "$(cat "$PMS_RUN/supervisord.pid")" 2>/dev/null; }; then
+                break
+            fi
             sleep 0.1
         done
     fi

@@ -98,7 +98,7 @@ pms_keycloak_ready() {
 # The gateway accepts a real token end to end (pms-auth has the realm's keys).
 pms_gateway_accepts_token() {
     local code
-    code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(pms_token 2>/dev/null)" \
+    code="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(pms_token ms-api 2>/dev/null)" \
         "http://127.0.0.1:$PMS_HTTP_PORT/api/patients?size=1")"
     [ "$code" = 200 ]
 }

@@ -9,7 +9,8 @@
 
 pms_asan_test() {
     local build="$PMS_BUILD" prefix="$PMS_PREFIX" flags="${PMS_CONFIGURE_FLAGS:-}"
-    local logdir="$PMS_RUN/log/asan" out="$PMS_RUN/log/asan-integration.out" rc=0 f
+    local logdir="$PMS_RUN/log/asan" out="$PMS_RUN/log/asan-integration.out" rc=0 f filter
+    read -ra filter <<< "${PMS_TEST_FILTER:-}"     # test names, e.g. test_events
 
     rm -rf "$logdir" && mkdir -p "$logdir" && chmod 1777 "$logdir"
     # the daemons run as user pms and write their reports here
@@ -20,9 +21,11 @@ pms_asan_test() {
     # built the same way that overflows must leave a report there
     printf 'int main(int c, char **v) { char b[4]; (void) v; return b[c + 4]; }\n' \
         >"$PMS_RUN/asan-canary.c"
-    cc -fsanitize=address -g -o "$PMS_RUN/asan-canary" "$PMS_RUN/asan-canary.c" \
-        && ! "$PMS_RUN/asan-canary" 2>/dev/null && ls "$logdir"/asan.* >/dev/null 2>&1 \
-        || pms_die "the AddressSanitizer canary left no report in $logdir"
+    if ! { cc -fsanitize=address -g -o "$PMS_RUN/asan-canary" "$PMS_RUN/asan-canary.c" \
+            && ! "$PMS_RUN/asan-canary" 2>/dev/null \
+            && ls "$logdir"/asan.* >/dev/null 2>&1; }; then
+        pms_die "the AddressSanitizer canary left no report in $logdir"
+    fi
     rm -f "$logdir"/* "$PMS_RUN/asan-canary" "$PMS_RUN/asan-canary.c"
     # our daemons inherit these only from a supervisord started now
     pms_down
@@ -42,7 +45,7 @@ pms_asan_test() {
 
     pms_say "sanitizer build: integration tests"
     (cd "$PMS_SRC/tests/integration" \
-        && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" python3 -m unittest ${PMS_TEST_FILTER:-} \
+        && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" python3 -m unittest "${filter[@]}" \
         >"$out" 2>&1) || true
     grep -E '^(Ran|OK|FAILED)' "$out" || true
     grep -q '^OK' "$out" || { rc=1; grep -E '^(FAIL|ERROR):' "$out" | head -20; }

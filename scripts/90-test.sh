@@ -6,7 +6,8 @@
 # time limit, so a hang fails its part instead of the whole CI run.
 
 pms_test() {
-    local results=() failed=0 hook t t0=$SECONDS
+    local results=() failed=0 hook t t0=$SECONDS filter
+    read -ra filter <<< "${PMS_TEST_FILTER:-}"     # test names, e.g. test_events
     if [ -z "${PMS_SKIP_ASAN:-}" ]; then
         if pms_asan_test; then
             results+=("PASS sanitizers: unit + integration on the ASan/UBSan build, no reports")
@@ -17,6 +18,15 @@ pms_test() {
     fi
     pms_up
 
+    pms_say "shellcheck (./pms and scripts/)"
+    local scripts=("$PMS_SRC/pms" "$PMS_SRC"/scripts/*.sh)
+    if shellcheck -x -s bash -f gcc "${scripts[@]}"; then
+        results+=("PASS shellcheck: ${#scripts[@]} files, no findings")
+    else
+        failed=1
+        results+=("FAIL shellcheck: see above")
+    fi
+
     pms_say "unit tests (make check)"
     if make -s -C "$PMS_BUILD" check >/dev/null 2>&1; then
         results+=("PASS unit: $(tail -n 2 "$PMS_BUILD/tests/unit/check_pms.log" | head -1)")
@@ -24,7 +34,7 @@ pms_test() {
         failed=1
         results+=("FAIL unit: see $PMS_BUILD/tests/unit/check_pms.log")
     fi
-    cat "$PMS_BUILD/tests/unit/check_pms.log" | grep -E "^[0-9]+%|:[EF]:" || true
+    grep -E "^[0-9]+%|:[EF]:" "$PMS_BUILD/tests/unit/check_pms.log" || true
 
     pms_say "unit tests under valgrind memcheck"
     if CK_FORK=no timeout -k 10 600 valgrind -q --leak-check=full --errors-for-leak-kinds=definite \
@@ -39,7 +49,7 @@ pms_test() {
 
     pms_say "integration tests (live stack through the gateway)"
     if (cd "$PMS_SRC/tests/integration" \
-            && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" python3 -m unittest -v ${PMS_TEST_FILTER:-} 2>&1 \
+            && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" python3 -m unittest -v "${filter[@]}" 2>&1 \
             | tee "$PMS_RUN/log/integration-tests.out"); then
         :
     fi

@@ -9,7 +9,7 @@
 
 pms_kafka_settings_t pms_kafka;
 
-const pms_conf_entry_t pms_kafka_config[] = {
+const pms_conf_entry_t pms_kafka_config[PMS_KAFKA_NCONFIG] = {
     { "PMS_KAFKA_BROKERS", PMS_CONF_STR, "127.0.0.1:9092", 3, 512,
       "Kafka bootstrap servers", &pms_kafka.brokers },
     { "PMS_KAFKA_TOPIC", PMS_CONF_STR, "patient", 1, 249,
@@ -31,8 +31,8 @@ const pms_conf_entry_t pms_kafka_config[] = {
       "SASL password", &pms_kafka.sasl_password },
 };
 
-const size_t pms_kafka_nconfig =
-    sizeof(pms_kafka_config) / sizeof(pms_kafka_config[0]);
+_Static_assert(sizeof(pms_kafka_config) / sizeof(pms_kafka_config[0])
+    == PMS_KAFKA_NCONFIG, "PMS_KAFKA_NCONFIG counts pms_kafka_config");
 
 /* librdkafka's own log lines, as JSON lines like ours. */
 static void

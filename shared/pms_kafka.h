@@ -26,9 +26,9 @@ typedef struct {
 } pms_kafka_settings_t;
 
 /* Filled by pms_config_load*() from pms_kafka_config. */
+#define PMS_KAFKA_NCONFIG 8
 extern pms_kafka_settings_t    pms_kafka;
-extern const pms_conf_entry_t  pms_kafka_config[];
-extern const size_t            pms_kafka_nconfig;
+extern const pms_conf_entry_t  pms_kafka_config[PMS_KAFKA_NCONFIG];
 
 /* A key/value pair of librdkafka configuration; lists end with NULL. */
 typedef struct {

@@ -6,6 +6,7 @@
 
 #include "check_pms.h"
 #include "pms_config.h"
+#include "pms_daemon.h"
 
 static const char *fake_env[][2] = {
     { NULL, NULL }, { NULL, NULL }, { NULL, NULL }, { NULL, NULL },
@@ -103,6 +104,29 @@ START_TEST(test_not_an_integer)
 }
 END_TEST
 
+/* The skeleton knows a name only when one of the daemon's tables has it,
+ * by whole name (a prefix or a longer name is unknown). */
+START_TEST(test_daemon_knows_its_names)
+{
+    static long                    workers, batch;
+    static int                     debug;
+    static const pms_conf_entry_t  a[] = {
+        { "PMS_PATIENT_WORKERS", PMS_CONF_INT, "4", 1, 64, "w", &workers },
+    };
+    static const pms_conf_entry_t  b[] = {
+        { "PMS_RELAY_BATCH", PMS_CONF_INT, "500", 1, 9, "b", &batch },
+    };
+    static const pms_daemon_conf_t tables[] = { { a, 1 }, { b, 1 } };
+    static const pms_daemon_t      d = { "pms-x", "x", "", tables, 2, &debug };
+
+    ck_assert(pms_daemon_knows(&d, "PMS_PATIENT_WORKERS", 19));
+    ck_assert(pms_daemon_knows(&d, "PMS_RELAY_BATCH=7", 15));
+    ck_assert(!pms_daemon_knows(&d, "PMS_PATIENT_WORKER", 18));
+    ck_assert(!pms_daemon_knows(&d, "PMS_PATIENT_WORKERS2", 20));
+    ck_assert(!pms_daemon_knows(&d, "PMS_PATIENT_WORKRS", 18));
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -113,6 +137,7 @@ config_suite(void)
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_every_bad_variable_named);
     tcase_add_test(tc, test_not_an_integer);
+    tcase_add_test(tc, test_daemon_knows_its_names);
     suite_add_tcase(s, tc);
     return s;
 }
