@@ -25,7 +25,7 @@ RUN autoreconf -fi \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        librdkafka1 libpq5 libjansson4 libfcgi0ldbl libfcgi-bin ca-certificates \
+        librdkafka1 libpq5 libjansson4 libfcgi0ldbl libfcgi-bin spawn-fcgi ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent \
         --shell /usr/sbin/nologin pms
@@ -37,4 +37,7 @@ ENV PMS_ANALYTICS_ADDR=0.0.0.0 \
 USER 10001:10001
 EXPOSE 4002
 STOPSIGNAL SIGTERM
-CMD ["/usr/sbin/pms-analytics"]
+# pms-analytics serves FastCGI on the socket it is handed on fd 0, so
+# spawn-fcgi binds PMS_ANALYTICS_ADDR:PORT; those two are its, not the
+# daemon's (which would warn about them), so they are not passed on.
+CMD ["/bin/sh", "-c", "exec env -u PMS_ANALYTICS_ADDR -u PMS_ANALYTICS_PORT /usr/bin/spawn-fcgi -n -a \"$PMS_ANALYTICS_ADDR\" -p \"$PMS_ANALYTICS_PORT\" -- /usr/sbin/pms-analytics"]
