@@ -308,6 +308,9 @@ export class PmsStack extends cdk.Stack {
                 PMS_PATIENT_PORT: String(spec.port),
                 PMS_PATIENT_WORKERS: '4',
                 PMS_PATIENT_DB: `dbname=${spec.database}`,
+                // pms-relay shares the task: it reads the same database
+                // under its own name (it used to fall back to its default)
+                PMS_RELAY_DB: `dbname=${spec.database}`,
                 PMS_BILLING_TARGET: `${host('billing')}:${serviceSpec('billing').port}`,
             });
             break;
