@@ -13,12 +13,18 @@ function M.headers(extra)
   return h
 end
 
-function M.load_ids()
-  local ids = {}
-  local f = assert(io.open(os.getenv("PMS_BENCH_IDS"), "r"))
-  for line in f:lines() do ids[#ids + 1] = line end
+function M.load_lines(var)
+  local lines = {}
+  local f = assert(io.open(os.getenv(var), "r"))
+  for line in f:lines() do
+    if line ~= "" then lines[#lines + 1] = line end
+  end
   f:close()
-  return ids
+  return lines
+end
+
+function M.load_ids()
+  return M.load_lines("PMS_BENCH_IDS")
 end
 
 local counter = 0
@@ -31,7 +37,8 @@ end
 function M.patient_body(tag)
   return string.format(
     '{"name":"Bench Patient %d","email":"%s","address":"1 Load Street",' ..
-    '"dateOfBirth":"1980-01-02"}', counter, M.unique_email(tag))
+    '"dateOfBirth":"1980-01-02","registeredDate":"2020-01-02"}', counter,
+    M.unique_email(tag))
 end
 
 function M.setup_threads(thread)

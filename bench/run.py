@@ -4,9 +4,15 @@ cluster) so every figure is also a ratio, plus memory, CPU per request and
 start-up cost of our daemons.  Writes a Markdown table to stdout and JSON
 to .run/bench/<time>/results.json.
 
-Settings: PMS_BENCH_SECONDS (10), PMS_BENCH_REPS (3, medians reported),
-PMS_BENCH_CONNS ("1,16,64"), PMS_BENCH_SCENARIOS (all),
-PMS_BENCH_NGINX_PORT (4104), PMS_BENCH_FCGI_PORT (4105)."""
+Scale: with PMS_BENCH_PATIENTS above 10,000 the read scenarios run first
+at 16 connections on a table of about 10,000 patients, then the table is
+filled to PMS_BENCH_PATIENTS and everything runs; the report's scale table
+puts the two side by side.
+
+Settings: PMS_BENCH_PATIENTS (1000000), PMS_BENCH_SECONDS (10),
+PMS_BENCH_REPS (3, medians reported), PMS_BENCH_CONNS ("1,16,64"),
+PMS_BENCH_SCENARIOS (all), PMS_BENCH_NGINX_PORT (4104),
+PMS_BENCH_FCGI_PORT (4105)."""
 
 import json
 import os
@@ -20,6 +26,8 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "integration"))
 from pmstest import ENV, SRC, ctl, tree  # noqa: E402  (the one helper module)
@@ -32,6 +40,7 @@ SECONDS = int(os.environ.get("PMS_BENCH_SECONDS", "10"))
 REPS = int(os.environ.get("PMS_BENCH_REPS", "3"))
 EXTRAS = os.environ.get("PMS_BENCH_EXTRAS", "1") != "0"   # start-up, billing, events
 EVENTS = int(os.environ.get("PMS_BENCH_EVENTS", "2000"))   # outbox rows for the event rates
+PATIENTS = int(os.environ.get("PMS_BENCH_PATIENTS", "1000000"))  # seeded rows (not via the API)
 CONNS = [int(c) for c in os.environ.get("PMS_BENCH_CONNS", "1,16,64").split(",")]
 NGINX_PORT = int(os.environ.get("PMS_BENCH_NGINX_PORT", "4104"))
 FCGI_PORT = int(os.environ.get("PMS_BENCH_FCGI_PORT", "4105"))
@@ -44,11 +53,21 @@ SCENARIOS = [
     ("nginx-static", None, "http://127.0.0.1:%d/static" % NGINX_PORT, None),
     ("nginx-fcgi-hello", None, "http://127.0.0.1:%d/fcgi" % NGINX_PORT, None),
     ("get-by-id", "get_by_id.lua", HTTP, "nginx-fcgi-hello"),
-    ("list-50", "list.lua", HTTP, "nginx-fcgi-hello"),
+    ("list-first", "paths.lua", HTTP, "nginx-fcgi-hello"),
+    ("list-offset", "paths.lua", HTTP, "nginx-fcgi-hello"),
+    ("list-deep", "paths.lua", HTTP, "nginx-fcgi-hello"),
+    ("search-name", "paths.lua", HTTP, "nginx-fcgi-hello"),
+    ("search-email", "paths.lua", HTTP, "nginx-fcgi-hello"),
     ("create", "create.lua", HTTP, "pgbench-insert"),
     ("update", "update.lua", HTTP, "pgbench-insert"),
+    ("delete", "delete.lua", HTTP, "pgbench-insert"),
     ("mix-80-20", "mix.lua", HTTP, "nginx-fcgi-hello"),
 ]
+# The scenarios of the scale table, and the table size they start at.
+READS = ["nginx-fcgi-hello", "get-by-id", "list-first", "list-offset",
+         "list-deep", "search-name", "search-email"]
+SMALL = 10000
+SCALE_CONNS = 16 if 16 in CONNS else CONNS[-1]
 
 
 def sh(*args, **kw):
@@ -115,21 +134,145 @@ def token():
     return sh(os.path.join(SRC, "pms"), "token").strip()
 
 
-def seed(n=10000):
-    have = int(psql("SELECT count(*) FROM patient WHERE email LIKE 'seed-%@bench.example.com'"))
+# Seeded names: given and family names from several languages, with an
+# ASCII form for the e-mail address (addresses are ASCII by the API's rule).
+GIVEN = [("Ada", "ada"), ("Zoë", "zoe"), ("José", "jose"), ("Mei", "mei"),
+         ("Олег", "oleg"), ("Aisha", "aisha"), ("Søren", "soren"), ("Ngozi", "ngozi"),
+         ("Hiroshi", "hiroshi"), ("Łucja", "lucja"), ("Fatima", "fatima"),
+         ("Björn", "bjorn"), ("Priya", "priya"), ("Chloé", "chloe"), ("Tomás", "tomas"),
+         ("Αλέξης", "alexis"), ("Yusuf", "yusuf"), ("Ingrid", "ingrid"),
+         ("Kwame", "kwame"), ("Анна", "anna"), ("Liam", "liam"), ("Nour", "nour"),
+         ("Matteo", "matteo"), ("Siobhán", "siobhan"), ("Dmitri", "dmitri"),
+         ("Amara", "amara"), ("Jürgen", "jurgen"), ("Camille", "camille"),
+         ("Rahul", "rahul"), ("Elif", "elif"), ("Oskar", "oskar")]
+FAMILY = [("Lovelace", "lovelace"), ("García", "garcia"), ("Müller", "muller"),
+          ("Nakamura", "nakamura"), ("Ivanova", "ivanova"), ("O'Brien", "obrien"),
+          ("Nguyễn", "nguyen"), ("Kowalski", "kowalski"), ("Okafor", "okafor"),
+          ("Johansson", "johansson"), ("Смирнов", "smirnov"), ("Rossi", "rossi"),
+          ("Papadopoulos", "papadopoulos"), ("Haddad", "haddad"), ("Sørensen", "sorensen"),
+          ("Dubois", "dubois"), ("Yılmaz", "yilmaz"), ("Kim", "kim"), ("Patel", "patel"),
+          ("van der Berg", "vanderberg"), ("Ó Súilleabháin", "osuilleabhain"),
+          ("Wiśniewska", "wisniewska"), ("Mensah", "mensah"), ("Fernández", "fernandez"),
+          ("Novák", "novak"), ("Chen", "chen"), ("Schröder", "schroder"),
+          ("Al-Farsi", "alfarsi"), ("Lindqvist", "lindqvist"), ("Costa", "costa"),
+          ("Horváth", "horvath"), ("Tanaka", "tanaka"), ("Eriksen", "eriksen"),
+          ("Mbeki", "mbeki"), ("Petrović", "petrovic"), ("Dupont", "dupont"),
+          ("Gonçalves", "goncalves")]
+DOMAINS = ["example.com", "mail.example.org", "clinic.example.net", "example.co.uk"]
+
+
+def sql_array(words):
+    return "ARRAY[%s]" % ",".join("'%s'" % w.replace("'", "''") for w in words)
+
+
+def seed(n):
+    """Fills the table to n seeded patients in one INSERT ... SELECT (no API),
+    with varied names (31 x 37 given/family pairs, non-ASCII among them),
+    unique addresses and spread dates.  Returns the path of a file of up to
+    10,000 of their ids (for get/update), how many were seeded, and the
+    seconds it took."""
+    t0 = time.time()
+    have = int(psql("SELECT count(*) FROM patient WHERE email LIKE '%.seed-%'"))
     if have < n:
+        g = "(1 + g %% %d)" % len(GIVEN)
+        f = "(1 + (g / %d) %% %d)" % (len(GIVEN), len(FAMILY))
         psql("INSERT INTO patient (id, name, email, address, date_of_birth,"
-             " registered_date) SELECT md5('pms-bench-' || g)::uuid,"
-             " 'Seed Patient ' || g, 'seed-' || g || '@bench.example.com',"
-             " g || ' Bench Road', date '1950-01-01' + (g %% 20000),"
-             " date '2020-01-01' + (g %% 1500)"
-             " FROM generate_series(1, %d) g ON CONFLICT DO NOTHING" % n)
-    ids = psql("SELECT id FROM patient WHERE email LIKE 'seed-%@bench.example.com'"
-               " ORDER BY id").split()
+             " registered_date)"
+             " SELECT md5('pms-bench-' || g)::uuid,"
+             " (%s)[%s] || ' ' || (%s)[%s],"
+             " (%s)[%s] || '.' || (%s)[%s] || '.seed-' || g || '@' || (%s)[1 + g %% %d],"
+             " (g %% 997 + 1) || ' ' || (%s)[%s] || ' Street, Unit ' || g,"
+             " dob, dob + (g %% 997) * (date '2026-01-01' - dob) / 997"
+             " FROM generate_series(%d, %d) g,"
+             " LATERAL (SELECT date '1930-01-01' + (g %% 27000) * 7919 %% 27000 AS dob) d"
+             " ON CONFLICT DO NOTHING"
+             % (sql_array(w for w, _ in GIVEN), g, sql_array(w for w, _ in FAMILY), f,
+                sql_array(a for _, a in GIVEN), g, sql_array(a for _, a in FAMILY), f,
+                sql_array(DOMAINS), len(DOMAINS), sql_array(w for w, _ in FAMILY), f,
+                1, n))
+        psql("ANALYZE patient")
+    ids = psql("SELECT id FROM patient WHERE email LIKE '%.seed-%' ORDER BY id"
+               " LIMIT 10000").split()
     path = os.path.join(OUT, "ids.txt")
     with open(path, "w") as f:
         f.write("\n".join(ids) + "\n")
-    return path, len(ids)
+    return path, max(have, n), time.time() - t0
+
+
+def api_get(path, tok):
+    """GET through the gateway; returns (status, headers, JSON body)."""
+    req = urllib.request.Request(HTTP + path, headers={"Authorization": "Bearer " + tok})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        return r.status, r.headers, json.load(r)
+
+
+def link_rels(header):
+    return {rel: url for url, rel in re.findall(r'<([^>]*)>; rel="([a-z]+)"', header or "")}
+
+
+def cursor_of(url):
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["cursor"][0]
+
+
+def follow_rel(tok, path, rel, hops):
+    """The cursors of up to hops rel links followed from path."""
+    cursors = []
+    _, headers, _ = api_get(path, tok)
+    for _ in range(hops):
+        url = link_rels(headers.get("Link")).get(rel)
+        if url is None:
+            break
+        cursors.append(cursor_of(url))
+        parts = urllib.parse.urlsplit(url)
+        _, headers, _ = api_get(parts.path + "?" + parts.query, tok)
+    return cursors
+
+
+def deep_cursors(tok, hops=100):
+    """Cursors deep in the list, reached as a client would: by following
+    rel="next" from the first page (pages of 500) and rel="prev" back from
+    the last one."""
+    first = "/api/patients?size=500&total=none"
+    _, headers, _ = api_get(first, tok)
+    last = cursor_of(link_rels(headers.get("Link"))["last"])
+    return (follow_rel(tok, first, "next", hops)
+            + follow_rel(tok, first + "&cursor=" + last, "prev", hops // 4))
+
+
+def write_lines(name, lines):
+    path = os.path.join(OUT, name)
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+def prepare_inputs(ids, tok):
+    """The request files of the read scenarios for the table as it is now."""
+    q = urllib.parse.quote
+    fragments = [w[1:5] for w, _ in FAMILY if len(w) >= 5] + [w[:4] for w, _ in GIVEN]
+    emails = psql("SELECT email FROM patient WHERE email LIKE '%.seed-%'"
+                  " ORDER BY id LIMIT 2000").split()
+    return {
+        "ids": ids,
+        "list-first": write_lines("list-first.txt", ["/api/patients?size=50"]),
+        "list-offset": write_lines("list-offset.txt", [
+            "/api/patients?size=50&page=%d" % p for p in range(1, 202)]),
+        "list-deep": write_lines("list-deep.txt", [
+            "/api/patients?size=50&cursor=" + c for c in deep_cursors(tok)]),
+        "search-name": write_lines("search-name.txt", [
+            "/api/patients?size=50&q=" + q(f) for f in fragments]),
+        "search-email": write_lines("search-email.txt", [
+            "/api/patients?email=" + q(e) for e in emails]),
+    }
+
+
+def created_ids():
+    """Patients the create scenario made (c-... emails; not the seeded ones,
+    which update rewrites with u-... emails): what the
+    delete scenario removes, each once."""
+    return write_lines("delete-ids.txt", psql(
+        "SELECT id FROM patient WHERE email LIKE 'c-%@bench.example.com'"
+        " LIMIT 200000").split())
 
 
 def pgbench_db():
@@ -196,10 +339,15 @@ def wait_port(port, timeout=10):
 
 # ---------------------------------------------------------------- load
 
-def wrk(name, script, url, conns, tok, ids):
+def wrk(name, script, url, conns, tok, inputs):
     threads = 1 if conns == 1 else 2
     env = dict(os.environ, PMS_BENCH_DIR=BENCH, PMS_BENCH_TOKEN=tok,
-               PMS_BENCH_IDS=ids, PMS_BENCH_RUN="%s%d" % (name[:2], time.time_ns()))
+               PMS_BENCH_IDS=inputs["ids"], PMS_BENCH_THREADS=str(threads),
+               PMS_BENCH_RUN="%s%d" % (name[:2], time.time_ns()))
+    if name in inputs:
+        env["PMS_BENCH_PATHS"] = inputs[name]
+    if name == "delete":
+        env["PMS_BENCH_IDS"] = created_ids()
     args = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % SECONDS,
             "--timeout", "5s", "-s", os.path.join(BENCH, script or "static.lua"),
             url]
@@ -405,13 +553,19 @@ def main():
     results = {"machine": {"cpus": os.cpu_count(), "kernel": platform.release(),
                            "cpu": open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(": ")},
                "seconds": SECONDS, "reps": REPS, "scenarios": {}}
-    print("seeding 10,000 patients and the pgbench database ...", file=sys.stderr)
-    ids, n = seed()
-    results["patients_in_table"] = int(psql("SELECT count(*) FROM patient"))
+    print("seeding patients and the pgbench database ...", file=sys.stderr)
+    ids, n, seed_s = seed(min(SMALL, PATIENTS))
     pgbench_db()
     results["rest"] = snapshot()
     procs = start_baselines()
     try:
+        if PATIENTS > SMALL:
+            results["small"] = run_reads(scenarios, ids)
+            print("seeding %d patients ..." % PATIENTS, file=sys.stderr)
+            ids, n, seed_s = seed(PATIENTS)
+        results["seeded"] = {"patients": n, "seconds": round(seed_s, 1)}
+        results["patients_in_table"] = int(psql("SELECT count(*) FROM patient"))
+        inputs = prepare_inputs(ids, token())
         for conns in CONNS:
             for name, script, url, _ in scenarios:
                 runs = []
@@ -419,7 +573,7 @@ def main():
                     tok = token() if script else ""
                     print("%-18s c=%-3d rep %d/%d" % (name, conns, rep + 1, REPS),
                           file=sys.stderr)
-                    runs.append(wrk(name, script, url, conns, tok, ids))
+                    runs.append(wrk(name, script, url, conns, tok, inputs))
                 results["scenarios"]["%s@%d" % (name, conns)] = median_of(runs)
             for name, script in (("pgbench-insert", "pg_insert.sql"),
                                  ("pgbench-select", "pg_select.sql")):
@@ -437,13 +591,32 @@ def main():
         json.dump(results, f, indent=2)
     print(report(results, scenarios))
     print("\nJSON: %s" % os.path.join(OUT, "results.json"))
-    bad = [k for k, r in results["scenarios"].items()
+    measured = dict(results["scenarios"])
+    measured.update({"small " + k: r for k, r in results.get("small", {}).get("scenarios", {}).items()})
+    bad = [k for k, r in measured.items()
            if not r["rps"] or r["non2xx"] + r.get("errors", 0) > 0]
     if bad:
         print("FAIL: scenarios without requests or with non-2xx/socket errors: %s"
               % ", ".join(bad), file=sys.stderr)
         return 1
     return 0
+
+
+def run_reads(scenarios, ids, conns=SCALE_CONNS):
+    """The read scenarios at 16 connections (or the run's last count) on
+    the table as it is: the small side of the scale table."""
+    small = {"patients": int(psql("SELECT count(*) FROM patient")), "scenarios": {}}
+    inputs = prepare_inputs(ids, token())
+    for name, script, url, _ in scenarios:
+        if name not in READS:
+            continue
+        runs = []
+        for rep in range(REPS):
+            print("%-18s c=%-3d rep %d/%d (at %d patients)" % (
+                name, conns, rep + 1, REPS, small["patients"]), file=sys.stderr)
+            runs.append(wrk(name, script, url, conns, token() if script else "", inputs))
+        small["scenarios"]["%s@%d" % (name, conns)] = median_of(runs)
+    return small
 
 
 def extras(results):
@@ -459,10 +632,34 @@ def extras(results):
     results["event_rates"] = event_rates(EVENTS)
 
 
+def scale_table(res):
+    """Each read scenario at 16 connections on the small and the full table."""
+    small = res.get("small")
+    if not small:
+        return []
+    big = res.get("patients_in_table", "?")
+    lines = ["| scenario @%d | req/s at %s patients | req/s at %s patients | ratio |"
+             " p99 ms (small / full) |" % (SCALE_CONNS, small["patients"], big),
+             "|---|---:|---:|---:|---|"]
+    for key, r in small["scenarios"].items():
+        full = res["scenarios"].get(key)
+        if not full:
+            continue
+        lines.append("| %s | %.0f | %.0f | %.2f | %s / %s |" % (
+            key.split("@")[0], r["rps"], full["rps"], full["rps"] / r["rps"],
+            fmt_ms(r["p99_us"]), fmt_ms(full["p99_us"])))
+    return lines + [""]
+
+
 def report(res, scenarios):
     ceil_of = {s[0]: s[3] for s in scenarios}
-    lines = ["patients in the table: %s (list-50 pages through all of them)"
-             % res.get("patients_in_table", "?"), "",
+    seeded = res.get("seeded", {})
+    lines = ["patients in the table: %s; %s of them seeded by one INSERT ... SELECT"
+             " (this run filled it in %s s)"
+             % (res.get("patients_in_table", "?"), seeded.get("patients", "?"),
+                seeded.get("seconds", "?")), ""]
+    lines += scale_table(res)
+    lines += [
              "| scenario | conns | req/s (median) | p50 ms | p99 ms | max ms | non-2xx | ratio |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for key, r in res["scenarios"].items():

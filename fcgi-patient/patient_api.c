@@ -175,50 +175,120 @@ api_url_encode(FILE *out, const char *in)
     }
 }
 
+/* Writes the list URL of lq's filters, without paging. */
 static void
-api_link_one(FILE *out, patient_ctx_t *ctx, const patient_list_query_t *lq,
-    long page, const char *rel)
+api_list_url(FILE *out, patient_ctx_t *ctx, const patient_list_query_t *lq)
 {
-    if (ftell(out) > 0) {
-        fputs(", ", out);
-    }
-    fprintf(out, "<%s/patients?page=%ld&size=%ld", ctx->public_prefix, page,
-        lq->size);
+    static const char *const totals[] = { NULL, "accurate", "none" };
+
+    fprintf(out, "%s/patients?size=%ld", ctx->public_prefix, lq->size);
     if (lq->q[0] != '\0') {
         fputs("&q=", out);
         api_url_encode(out, lq->q);
     }
-    fprintf(out, ">; rel=\"%s\"", rel);
+    if (lq->email[0] != '\0') {
+        fputs("&email=", out);
+        api_url_encode(out, lq->email);
+    }
+    if (lq->birth_date[0] != '\0') {
+        fprintf(out, "&birthDate=%s", lq->birth_date);
+    }
+    if (totals[lq->total] != NULL) {
+        fprintf(out, "&total=%s", totals[lq->total]);
+    }
 }
 
 /*
- * The RFC 8288 Link header of a list page: first, prev, next, last.  It is
- * built in memory that grows, so a long q is never cut.
+ * One Link entry: the list URL, with a cursor unless dir is NONE; AFTER
+ * and BEFORE name row of res.
+ */
+static int
+api_link_one(FILE *out, patient_ctx_t *ctx, const patient_list_query_t *lq,
+    patient_cursor_dir_t dir, const PGresult *res, int row, const char *rel)
+{
+    char *cursor = NULL;
+    int   keyed = dir == PATIENT_CURSOR_AFTER || dir == PATIENT_CURSOR_BEFORE;
+
+    if (dir != PATIENT_CURSOR_NONE) {
+        cursor = patient_cursor_encode(dir,
+            keyed ? PQgetvalue(res, row, PATIENT_COL_ID) : "",
+            keyed ? PQgetvalue(res, row, PATIENT_COL_NAME) : "");
+        if (cursor == NULL) {
+            return -1;
+        }
+    }
+    if (ftell(out) > 0) {
+        fputs(", ", out);
+    }
+    fputc('<', out);
+    api_list_url(out, ctx, lq);
+    if (cursor != NULL) {
+        fprintf(out, "&cursor=%s", cursor);
+        free(cursor);
+    }
+    fprintf(out, ">; rel=\"%s\"", rel);
+    return 0;
+}
+
+/* What a list page holds and where it sits; rows are res's, read in order. */
+typedef struct {
+    const PGresult *res;
+    int             shown;       /* rows on the page */
+    int             first, last; /* res rows of the page's ends */
+    int             has_prev, has_next;
+} api_page_t;
+
+static void
+api_page(const patient_list_query_t *lq, const PGresult *res,
+    api_page_t *pg)
+{
+    int n = PQntuples(res), more = n > lq->size;
+    int backward = lq->cursor.dir == PATIENT_CURSOR_BEFORE
+        || lq->cursor.dir == PATIENT_CURSOR_LAST;
+
+    pg->res = res;
+    pg->shown = more ? (int) lq->size : n;
+    pg->first = backward ? pg->shown - 1 : 0;
+    pg->last = backward ? 0 : pg->shown - 1;
+    pg->has_prev = backward ? more
+        : lq->cursor.dir == PATIENT_CURSOR_AFTER || lq->page > 1;
+    pg->has_next = backward ? lq->cursor.dir == PATIENT_CURSOR_BEFORE : more;
+}
+
+/*
+ * The RFC 8288 Link header of a list page: first, prev, next, last.  prev
+ * and next carry a cursor next to the page's end rows, last a cursor to
+ * the end.  An empty page after a cursor has nothing after it, so its
+ * prev is the last page; an empty page before one has nothing before it,
+ * so its next is the first page.  It is built in memory that grows, so a
+ * long q is never cut.
  */
 static void
 api_link(patient_ctx_t *ctx, pms_resp_t *resp,
-    const patient_list_query_t *lq, long total)
+    const patient_list_query_t *lq, const api_page_t *pg)
 {
-    long    last = total > 0 ? (total + lq->size - 1) / lq->size : 1;
     char   *link = NULL;
     size_t  len = 0;
     FILE   *out = open_memstream(&link, &len);
-    int     bad;
+    int     bad = 0, keyed = lq->cursor.dir == PATIENT_CURSOR_AFTER
+                             || lq->cursor.dir == PATIENT_CURSOR_BEFORE;
+    const PGresult *at = pg->shown > 0 ? pg->res : NULL;
 
     if (out == NULL) {
         resp->failed = 1;
         return;
     }
-    api_link_one(out, ctx, lq, 1, "first");
-    if (lq->page > 1) {
-        api_link_one(out, ctx, lq, lq->page - 1 < last ? lq->page - 1 : last,
-            "prev");
+    bad |= api_link_one(out, ctx, lq, PATIENT_CURSOR_NONE, NULL, 0, "first");
+    if (pg->has_prev && (at != NULL || keyed)) {
+        bad |= api_link_one(out, ctx, lq, at != NULL ? PATIENT_CURSOR_BEFORE
+            : PATIENT_CURSOR_LAST, at, pg->first, "prev");
     }
-    if (lq->page < last) {
-        api_link_one(out, ctx, lq, lq->page + 1, "next");
+    if (pg->has_next && (at != NULL || keyed)) {
+        bad |= api_link_one(out, ctx, lq, at != NULL ? PATIENT_CURSOR_AFTER
+            : PATIENT_CURSOR_NONE, at, pg->last, "next");
     }
-    api_link_one(out, ctx, lq, last, "last");
-    bad = ferror(out);
+    bad |= api_link_one(out, ctx, lq, PATIENT_CURSOR_LAST, NULL, 0, "last");
+    bad |= ferror(out);
     if (fclose(out) != 0 || bad) {
         resp->failed = 1;
     } else {
@@ -227,47 +297,92 @@ api_link(patient_ctx_t *ctx, pms_resp_t *resp,
     free(link);
 }
 
+/*
+ * X-Total-Count and X-Total-Accuracy.  The default counts exactly only
+ * when that is cheap: the whole answer is on this page, or the planner
+ * expects at most PATIENT_EXACT_MAX matches (then a bounded count checks
+ * it); otherwise it states the planner's estimate.
+ */
+#define PATIENT_EXACT_MAX 1000
+
+static pms_status_t
+api_total(patient_ctx_t *ctx, pms_resp_t *resp,
+    const patient_list_query_t *lq, const api_page_t *pg)
+{
+    long         total = 0, estimate = 0;
+    int          exact = 1;
+    pms_status_t st = PMS_OK;
+
+    if (lq->total == PATIENT_TOTAL_NONE) {
+        pms_resp_header(resp, "X-Total-Accuracy", "none");
+        return PMS_OK;
+    }
+    if (lq->total == PATIENT_TOTAL_ACCURATE) {
+        st = patient_store_count(ctx->db, lq, -1, &total);
+    } else if (lq->cursor.dir == PATIENT_CURSOR_NONE && lq->page == 1
+               && !pg->has_next)
+    {
+        total = pg->shown;
+    } else if ((st = patient_store_estimate(ctx->db, lq, &estimate)) == PMS_OK) {
+        total = estimate;
+        exact = 0;
+        if (estimate <= PATIENT_EXACT_MAX) {
+            st = patient_store_count(ctx->db, lq, PATIENT_EXACT_MAX + 1,
+                &total);
+            exact = total <= PATIENT_EXACT_MAX;
+            total = exact ? total : (estimate > total ? estimate : total);
+        }
+    }
+    if (st == PMS_OK) {
+        pms_resp_header(resp, "X-Total-Count", "%ld", total);
+        pms_resp_header(resp, "X-Total-Accuracy", exact ? "accurate"
+            : "estimate");
+    }
+    return st;
+}
+
 static int
 api_list(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
 {
     patient_list_query_t lq;
     json_t              *errors = json_array(), *problem, *arr;
-    char                 like[sizeof(lq.q) * 2 + 3];
-    const char          *pattern = NULL;
     PGresult            *res;
     pms_status_t         st;
-    long                 total = 0;
-    int                  i;
+    api_page_t           pg;
+    int                  i, step;
 
+    if (errors == NULL) {
+        return api_fail(resp, PMS_ERROR, "list");
+    }
     if (patient_parse_list_query(req->query, &lq, errors) > 0) {
         problem = pms_problem_new(400, "the query string is invalid");
         json_object_set_new(problem, "errors", errors);
         return pms_resp_problem_json(resp, problem);
     }
     json_decref(errors);
-    if (lq.q[0] != '\0') {
-        patient_like_pattern(lq.q, like);
-        pattern = like;
-    }
-    st = patient_store_list(ctx->db, pattern, lq.size,
-        (lq.page - 1) * lq.size, &res);
+    st = patient_store_list(ctx->db, &lq, lq.size + 1, &res);
     if (st != PMS_OK) {
         return api_fail(resp, st, "list");
     }
     pms_req_defer(req, api_pqclear, res);
-    if (PQntuples(res) > 0) {
-        total = atol(PQgetvalue(res, 0, PATIENT_NCOLS));
-    } else if (lq.page > 1
-               && (st = patient_store_count(ctx->db, pattern, &total)) != PMS_OK)
-    {
+    api_page(&lq, res, &pg);
+    if ((st = api_total(ctx, resp, &lq, &pg)) != PMS_OK) {
         return api_fail(resp, st, "count");
     }
     arr = json_array();
-    for (i = 0; i < PQntuples(res); i++) {
-        json_array_append_new(arr, patient_to_json(res, i));
+    step = pg.first <= pg.last ? 1 : -1;
+    for (i = 0; arr != NULL && i < pg.shown; i++) {
+        if (json_array_append_new(arr,
+                patient_to_json(res, pg.first + i * step)) != 0)
+        {
+            json_decref(arr);
+            arr = NULL;
+        }
     }
-    pms_resp_header(resp, "X-Total-Count", "%ld", total);
-    api_link(ctx, resp, &lq, total);
+    if (arr == NULL) {
+        return api_fail(resp, PMS_ERROR, "list json");
+    }
+    api_link(ctx, resp, &lq, &pg);
     return pms_resp_json(resp, 200, arr);
 }
 

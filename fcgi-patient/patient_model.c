@@ -67,28 +67,48 @@ patient_check_dates(const char *date_of_birth, const char *registered_date,
         "must not be before dateOfBirth");
 }
 
-static json_t *
-model_nullable(const PGresult *res, int r, int c)
-{
-    if (PQgetisnull(res, r, c)) {
-        return json_null();
-    }
-    return json_string(PQgetvalue(res, r, c));
-}
+/* The API members of a row, in the order they are written. */
+static const struct {
+    const char *key;
+    int         col;
+} model_members[] = {
+    { "id", PATIENT_COL_ID }, { "name", PATIENT_COL_NAME },
+    { "email", PATIENT_COL_EMAIL }, { "address", PATIENT_COL_ADDRESS },
+    { "dateOfBirth", PATIENT_COL_DOB },
+    { "registeredDate", PATIENT_COL_REGISTERED },
+    { "billingAccountId", PATIENT_COL_BILLING },
+    { "createdAt", PATIENT_COL_CREATED_AT },
+    { "updatedAt", PATIENT_COL_UPDATED_AT },
+    { "createdBy", PATIENT_COL_CREATED_BY },
+    { "updatedBy", PATIENT_COL_UPDATED_BY },
+};
 
+/*
+ * The keys are ASCII literals and the values come from a UTF8 database,
+ * so the UTF-8 checks are skipped (the _nocheck calls): building the JSON
+ * of a page of 50 was most of a list request's CPU.  A SQL NULL is null.
+ */
 json_t *
 patient_to_json(const PGresult *res, int r)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:o}",
-        "id", PQgetvalue(res, r, PATIENT_COL_ID),
-        "name", PQgetvalue(res, r, PATIENT_COL_NAME),
-        "email", PQgetvalue(res, r, PATIENT_COL_EMAIL),
-        "address", PQgetvalue(res, r, PATIENT_COL_ADDRESS),
-        "dateOfBirth", PQgetvalue(res, r, PATIENT_COL_DOB),
-        "registeredDate", PQgetvalue(res, r, PATIENT_COL_REGISTERED),
-        "billingAccountId", model_nullable(res, r, PATIENT_COL_BILLING),
-        "createdAt", PQgetvalue(res, r, PATIENT_COL_CREATED_AT),
-        "updatedAt", PQgetvalue(res, r, PATIENT_COL_UPDATED_AT),
-        "createdBy", model_nullable(res, r, PATIENT_COL_CREATED_BY),
-        "updatedBy", model_nullable(res, r, PATIENT_COL_UPDATED_BY));
+    json_t *obj = json_object(), *v;
+    size_t  i;
+
+    if (obj == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(model_members) / sizeof(model_members[0]); i++) {
+        int c = model_members[i].col;
+
+        v = PQgetisnull(res, r, c) ? json_null()
+            : json_stringn_nocheck(PQgetvalue(res, r, c),
+                  (size_t) PQgetlength(res, r, c));
+        if (v == NULL
+            || json_object_set_new_nocheck(obj, model_members[i].key, v) != 0)
+        {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
 }

@@ -79,40 +79,99 @@ query_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
-/* 1 when s is valid UTF-8 (no overlongs, no surrogates). */
-static int
-query_utf8_ok(const unsigned char *s)
-{
-    while (*s) {
-        int n;
-        unsigned cp;
+#define QUERY_VALUE_MAX 1024
 
-        if (*s < 0x80) {
-            s++;
-            continue;
-        }
-        if ((*s & 0xe0) == 0xc0) {
-            n = 1; cp = *s & 0x1f;
-        } else if ((*s & 0xf0) == 0xe0) {
-            n = 2; cp = *s & 0x0f;
-        } else if ((*s & 0xf8) == 0xf0) {
-            n = 3; cp = *s & 0x07;
-        } else {
-            return 0;
-        }
-        s++;
-        while (n-- > 0) {
-            if ((*s & 0xc0) != 0x80) {
-                return 0;
-            }
-            cp = (cp << 6) | (*s & 0x3f);
-            s++;
-        }
-        if (cp < 0x80 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-            return 0;
+/* 1 when s holds a C0 control character or DEL. */
+static int
+query_has_control(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
+            return 1;
         }
     }
-    return 1;
+    return 0;
+}
+
+/* Checks one decoded parameter into out; returns the problems added. */
+static size_t
+query_param(const char *key, const char *val, patient_list_query_t *out,
+    unsigned *seen, json_t *errors)
+{
+    static const char *const names[] = { "page", "size", "q", "email",
+        "birthDate", "cursor", "total" };
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(key, names[i]) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof(names) / sizeof(names[0])) {
+        return pms_errors_add(errors, key, "is not a known parameter (page,"
+            " size, q, email, birthDate, cursor, total)");
+    }
+    if (*seen & (1u << i)) {
+        return pms_errors_add(errors, key, "must be given once");
+    }
+    *seen |= 1u << i;
+    switch (i) {
+    case 0:
+        return query_long(val, 1, 1000000, &out->page) == 0 ? 0
+            : pms_errors_add(errors, key, "must be an integer from 1 to 1000000");
+    case 1:
+        return query_long(val, 1, PATIENT_PAGE_MAX_SIZE, &out->size) == 0 ? 0
+            : pms_errors_add(errors, key, "must be an integer from 1 to 500");
+    case 2:
+        if (pms_utf8_len(val) > PATIENT_Q_MAX || query_has_control(val)) {
+            return pms_errors_add(errors, key, "must be at most 100 characters,"
+                " none of them control characters");
+        }
+        snprintf(out->q, sizeof(out->q), "%s", val);
+        return 0;
+    case 3:
+        if (strlen(val) >= sizeof(out->email) || !pms_valid_email(val)) {
+            return pms_errors_add(errors, key, "must be an email address");
+        }
+        memcpy(out->email, val, strlen(val) + 1);
+        return 0;
+    case 4:
+        if (!pms_valid_date(val)) {
+            return pms_errors_add(errors, key, "must be a date YYYY-MM-DD");
+        }
+        memcpy(out->birth_date, val, sizeof(out->birth_date)); /* 10 + NUL */
+        return 0;
+    case 5:
+        return patient_cursor_decode(val, &out->cursor) == 0 ? 0
+            : pms_errors_add(errors, key, "is not a cursor this service made;"
+                  " follow the Link header's URLs");
+    default:
+        if (strcmp(val, "estimate") == 0) {
+            out->total = PATIENT_TOTAL_ESTIMATE;
+        } else if (strcmp(val, "accurate") == 0) {
+            out->total = PATIENT_TOTAL_ACCURATE;
+        } else if (strcmp(val, "none") == 0) {
+            out->total = PATIENT_TOTAL_NONE;
+        } else {
+            return pms_errors_add(errors, key,
+                "must be accurate, estimate or none");
+        }
+        return 0;
+    }
+}
+
+/* The rules between parameters: page or cursor, and the offset bound. */
+static size_t
+query_paging(const patient_list_query_t *out, unsigned seen, json_t *errors)
+{
+    if ((seen & 1u) && out->cursor.dir != PATIENT_CURSOR_NONE) {
+        return pms_errors_add(errors, "page", "cannot be combined with cursor");
+    }
+    if ((out->page - 1) * out->size > PATIENT_OFFSET_MAX) {
+        return pms_errors_add(errors, "page", "reaches past the first 10000"
+            " rows; follow the Link header's rel=\"next\" cursor instead");
+    }
+    return 0;
 }
 
 size_t
@@ -121,12 +180,12 @@ patient_parse_list_query(const char *qs, patient_list_query_t *out,
 {
     size_t      count = 0;
     const char *p = qs;
-    int         seen_page = 0, seen_size = 0, seen_q = 0;
-    char        key[32], val[PATIENT_Q_MAX * 4 + 1];
+    unsigned    seen = 0;
+    char        key[32], val[QUERY_VALUE_MAX];
 
+    memset(out, 0, sizeof(*out));
     out->page = 1;
     out->size = PATIENT_PAGE_DEFAULT_SIZE;
-    out->q[0] = '\0';
 
     while (*p != '\0') {
         const char *amp = strchr(p, '&'), *eq;
@@ -143,34 +202,17 @@ patient_parse_list_query(const char *qs, patient_list_query_t *out,
             count += pms_errors_add(errors, "query",
                 "parameters must be name=value");
         } else if (patient_url_decode(eq + 1, plen - (eq - p) - 1, val,
-                       sizeof(val)) != 0 || !query_utf8_ok((unsigned char *) val))
+                       sizeof(val)) != 0 || !pms_utf8_valid(val))
         {
             count += pms_errors_add(errors, key,
                 "is not a valid value or is too long");
-        } else if (strcmp(key, "page") == 0) {
-            if (seen_page++ || query_long(val, 1, 1000000, &out->page) != 0) {
-                count += pms_errors_add(errors, "page",
-                    "must be an integer from 1 to 1000000");
-            }
-        } else if (strcmp(key, "size") == 0) {
-            if (seen_size++ || query_long(val, 1, PATIENT_PAGE_MAX_SIZE,
-                                   &out->size) != 0)
-            {
-                count += pms_errors_add(errors, "size",
-                    "must be an integer from 1 to 500");
-            }
-        } else if (strcmp(key, "q") == 0) {
-            if (seen_q++ || pms_utf8_len(val) > PATIENT_Q_MAX) {
-                count += pms_errors_add(errors, "q",
-                    "must be given once, at most 100 characters");
-            } else {
-                snprintf(out->q, sizeof(out->q), "%s", val);
-            }
         } else {
-            count += pms_errors_add(errors, key,
-                "is not a known parameter (page, size, q)");
+            count += query_param(key, val, out, &seen, errors);
         }
         p += plen + (amp ? 1 : 0);
+    }
+    if (count == 0) {
+        count += query_paging(out, seen, errors);
     }
     return count;
 }

@@ -1,6 +1,6 @@
 /*
  * patient_query.h -- parsing what arrives beside the body: the list query
- * string (page, size, q), the resource path, and If-Match.  Pure
+ * string (filters, paging, total), the resource path, and If-Match.  Pure
  * functions, unit-tested without a server.
  */
 #ifndef PATIENT_QUERY_H
@@ -9,20 +9,36 @@
 #include <stddef.h>
 #include <jansson.h>
 
+#include "patient_cursor.h"
+
 #define PATIENT_PAGE_DEFAULT_SIZE 50
 #define PATIENT_PAGE_MAX_SIZE     500
 #define PATIENT_Q_MAX             100
+#define PATIENT_OFFSET_MAX        10000    /* deeper: follow a cursor */
+
+/* What X-Total-Count tells (the total= parameter). */
+typedef enum {
+    PATIENT_TOTAL_ESTIMATE,  /* default: exact when cheap, else estimated */
+    PATIENT_TOTAL_ACCURATE,  /* always counted: costs a scan of the matches */
+    PATIENT_TOTAL_NONE       /* no count at all */
+} patient_total_t;
 
 typedef struct {
-    long page;               /* 1-based */
-    long size;
-    char q[PATIENT_Q_MAX * 4 + 1];   /* decoded search text, "" when none */
+    long             page;                /* 1-based */
+    long             size;
+    char             q[PATIENT_Q_MAX * 4 + 1];  /* substring, "" when none */
+    char             email[255];          /* exact email, "" when none */
+    char             birth_date[11];      /* YYYY-MM-DD, "" when none */
+    patient_total_t  total;
+    patient_cursor_t cursor;              /* dir NONE without cursor= */
 } patient_list_query_t;
 
 /*
- * Parses "page=2&size=20&q=smith".  Unknown parameters are errors, as are
- * repeated ones and values out of range; each problem is appended to
- * errors as {field, message}.  Returns the number of problems.
+ * Parses "q=smith&size=20&cursor=...".  Parameters: page, size, q, email,
+ * birthDate, cursor, total.  Unknown parameters are errors, as are
+ * repeated ones, values out of range, page with cursor, and a page whose
+ * offset passes PATIENT_OFFSET_MAX; each problem is appended to errors as
+ * {field, message}.  Returns the number of problems.
  */
 size_t patient_parse_list_query(const char *qs, patient_list_query_t *out,
     json_t *errors);

@@ -1,12 +1,20 @@
 /*
  * patient_store.c -- every SQL statement the patient service runs, in one
- * place, prepared once per connection.  Dates and timestamps are
- * formatted by PostgreSQL so the API never depends on DateStyle.
+ * place.  Fixed statements are prepared once per connection; a list is
+ * built from fixed fragments for its filters and planned for its values
+ * (so a search uses the trigram indexes when its pattern is selective).
+ * Dates and timestamps are formatted by PostgreSQL so the API never
+ * depends on DateStyle.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
 
 #include "patient_store.h"
+#include "pms_log.h"
 
 #define PATIENT_COLS \
     "id::text, name, email, address," \
@@ -17,29 +25,11 @@
     " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
     " version::text, created_by, updated_by"
 
-#define PATIENT_MATCH "($1::text IS NULL OR name ILIKE $1 OR email ILIKE $1)"
-
 const pms_db_stmt_t patient_store_stmts[] = {
     { "patient_get",
       "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid" },
     { "patient_get_locked",
       "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid FOR UPDATE" },
-    /*
-     * The unfiltered page skips rows in an index-only scan of
-     * patient_name_order and fetches only the page's rows; the count is a
-     * sub-select so the whole answer is one round trip.
-     */
-    { "patient_list_all",
-      "SELECT " PATIENT_COLS ", (SELECT count(*) FROM patient)"
-      " FROM patient JOIN (SELECT id FROM patient"
-      " ORDER BY lower(name), id LIMIT $1::int OFFSET $2::bigint) page"
-      " USING (id) ORDER BY lower(name), id" },
-    { "patient_list_match",
-      "SELECT " PATIENT_COLS ", count(*) OVER () FROM patient"
-      " WHERE " PATIENT_MATCH
-      " ORDER BY lower(name), id LIMIT $2::int OFFSET $3::bigint" },
-    { "patient_count",
-      "SELECT count(*) FROM patient WHERE " PATIENT_MATCH },
     { "patient_insert",
       "INSERT INTO patient (id, name, email, address, date_of_birth,"
       " registered_date, created_by, updated_by)"
@@ -91,34 +81,190 @@ patient_store_get(pms_db_t *db, const char *id, int for_update,
         for_update ? "patient_get_locked" : "patient_get", 1, params, res), res);
 }
 
-pms_status_t
-patient_store_list(pms_db_t *db, const char *like, long limit, long offset,
-    PGresult **res)
-{
-    char        slimit[24], soffset[24];
-    const char *params[3] = { like, slimit, soffset };
+/* A statement built from fragments, and the values of its $n. */
+typedef struct {
+    char        sql[1536];
+    size_t      len;
+    const char *values[8];
+    int         n;
+    char        like[PATIENT_Q_MAX * 4 * 2 + 3];
+} store_sql_t;
 
-    snprintf(slimit, sizeof(slimit), "%ld", limit);
-    snprintf(soffset, sizeof(soffset), "%ld", offset);
-    if (like == NULL) {
-        return pms_db_exec(db, "patient_list_all", 2, params + 1, res);
+static void
+store_add(store_sql_t *q, const char *fmt, ...)
+{
+    va_list ap;
+    int     n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(q->sql + q->len, sizeof(q->sql) - q->len, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        q->len += (size_t) n;       /* fragments are fixed: always fits */
     }
-    return pms_db_exec(db, "patient_list_match", 3, params, res);
+}
+
+/* Binds value to the next $n; returns n. */
+static int
+store_bind(store_sql_t *q, const char *value)
+{
+    q->values[q->n++] = value;
+    return q->n;
+}
+
+/*
+ * The WHERE clause of lq's filters and, when keyset is set, of its cursor
+ * position.  Every value is a parameter; nothing from the client is ever
+ * part of the text.
+ */
+static void
+store_where(store_sql_t *q, const patient_list_query_t *lq, int keyset)
+{
+    const char *sep = " WHERE ";
+    int         i;
+
+    if (lq->q[0] != '\0') {
+        patient_like_pattern(lq->q, q->like);
+        i = store_bind(q, q->like);
+        store_add(q, "%ssearch LIKE lower($%d)", sep, i);
+        sep = " AND ";
+    }
+    if (lq->email[0] != '\0') {
+        store_add(q, "%slower(email) = lower($%d)", sep,
+            store_bind(q, lq->email));
+        sep = " AND ";
+    }
+    if (lq->birth_date[0] != '\0') {
+        store_add(q, "%sdate_of_birth = $%d::date", sep,
+            store_bind(q, lq->birth_date));
+        sep = " AND ";
+    }
+    if (keyset && (lq->cursor.dir == PATIENT_CURSOR_AFTER
+                   || lq->cursor.dir == PATIENT_CURSOR_BEFORE))
+    {
+        const char *op = lq->cursor.dir == PATIENT_CURSOR_AFTER ? ">" : "<";
+
+        if (lq->q[0] != '\0') {
+            store_add(q, "%spatient.id %s $%d::uuid", sep, op,
+                store_bind(q, lq->cursor.id));
+        } else {
+            i = store_bind(q, lq->cursor.name);
+            store_add(q, "%s(lower(patient.name), patient.id) %s"
+                " (lower($%d), $%d::uuid)", sep, op, i,
+                store_bind(q, lq->cursor.id));
+        }
+    }
+}
+
+/*
+ * The list order: by name, or by id for a q search.  A common fragment
+ * clusters in name order ("Zoë" sits at the end), so walking the name
+ * index to the first matches could pass most of the table; in id order
+ * (random UUIDs) the matches are spread evenly, so a page costs about
+ * size / density rows at any table size, and a rare fragment is a short
+ * trigram-index lookup and sort.  patient.id, not id: that would be the
+ * id::text output column.
+ */
+static void
+store_order(store_sql_t *q, const patient_list_query_t *lq)
+{
+    const char *dir = lq->cursor.dir == PATIENT_CURSOR_BEFORE
+        || lq->cursor.dir == PATIENT_CURSOR_LAST ? " DESC" : "";
+
+    if (lq->q[0] != '\0') {
+        store_add(q, " ORDER BY patient.id%s", dir);
+    } else {
+        store_add(q, " ORDER BY lower(patient.name)%s, patient.id%s", dir,
+            dir);
+    }
 }
 
 pms_status_t
-patient_store_count(pms_db_t *db, const char *like, long *count)
+patient_store_list(pms_db_t *db, const patient_list_query_t *lq, long limit,
+    PGresult **res)
 {
-    const char  *params[1] = { like };
+    store_sql_t q;
+    char        slimit[24], soffset[24];
+    int         offset = lq->cursor.dir == PATIENT_CURSOR_NONE && lq->page > 1;
+
+    q.len = 0;
+    q.n = 0;
+    snprintf(slimit, sizeof(slimit), "%ld", limit);
+    store_add(&q, "SELECT " PATIENT_COLS " FROM patient");
+    if (offset) {
+        /* skip rows in the index alone; fetch only the page's rows */
+        store_add(&q, " JOIN (SELECT patient.id FROM patient");
+    }
+    store_where(&q, lq, 1);
+    store_order(&q, lq);
+    store_add(&q, " LIMIT $%d::int", store_bind(&q, slimit));
+    if (offset) {
+        snprintf(soffset, sizeof(soffset), "%ld", (lq->page - 1) * lq->size);
+        store_add(&q, " OFFSET $%d::bigint) page USING (id)",
+            store_bind(&q, soffset));
+        store_order(&q, lq);
+    }
+    return pms_db_query(db, q.sql, q.n, q.values, res);
+}
+
+pms_status_t
+patient_store_count(pms_db_t *db, const patient_list_query_t *lq, long cap,
+    long *count)
+{
+    store_sql_t  q;
+    char         scap[24];
     PGresult    *res;
     pms_status_t st;
 
-    st = pms_db_exec(db, "patient_count", 1, params, &res);
+    q.len = 0;
+    q.n = 0;
+    store_add(&q, "SELECT count(*) FROM (SELECT 1 FROM patient");
+    store_where(&q, lq, 0);
+    snprintf(scap, sizeof(scap), "%ld", cap);
+    store_add(&q, " LIMIT $%d::bigint) m",      /* LIMIT NULL: all rows */
+        store_bind(&q, cap > 0 ? scap : NULL));
+    st = pms_db_query(db, q.sql, q.n, q.values, &res);
     if (st == PMS_OK) {
         *count = atol(PQgetvalue(res, 0, 0));
         PQclear(res);
     }
     return st;
+}
+
+pms_status_t
+patient_store_estimate(pms_db_t *db, const patient_list_query_t *lq,
+    long *count)
+{
+    store_sql_t  q;
+    PGresult    *res;
+    pms_status_t st;
+    json_t      *plan;
+    double       rows;
+
+    q.len = 0;
+    q.n = 0;
+    store_add(&q, "EXPLAIN (FORMAT JSON) SELECT 1 FROM patient");
+    store_where(&q, lq, 0);
+    st = pms_db_query(db, q.sql, q.n, q.values, &res);
+    if (st != PMS_OK) {
+        return st;
+    }
+    plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
+    PQclear(res);
+    rows = -1;
+    if (json_is_number(json_object_get(json_object_get(
+            json_array_get(plan, 0), "Plan"), "Plan Rows")))
+    {
+        rows = json_number_value(json_object_get(json_object_get(
+            json_array_get(plan, 0), "Plan"), "Plan Rows"));
+    }
+    json_decref(plan);
+    if (rows < 0 || rows > 1e12) {
+        pms_error("EXPLAIN gave no row estimate");
+        return PMS_ERROR;
+    }
+    *count = (long) rows;
+    return PMS_OK;
 }
 
 pms_status_t

@@ -7,6 +7,7 @@
 #define PATIENT_STORE_H
 
 #include "patient_model.h"
+#include "patient_query.h"
 #include "pms_db.h"
 
 extern const pms_db_stmt_t patient_store_stmts[];
@@ -17,14 +18,21 @@ pms_status_t patient_store_get(pms_db_t *db, const char *id, int for_update,
     PGresult **res);
 
 /*
- * A page of rows ordered by name; the last column of each row is the
- * total matching count.  like is an ILIKE pattern or NULL for all.
+ * Up to limit rows of the list lq describes (its filters, then its page
+ * or cursor), in the order (lower(name), id); descending for a BEFORE or
+ * LAST cursor, so the caller reads those backwards.  *res: caller
+ * PQclear()s.
  */
-pms_status_t patient_store_list(pms_db_t *db, const char *like, long limit,
-    long offset, PGresult **res);
+pms_status_t patient_store_list(pms_db_t *db, const patient_list_query_t *lq,
+    long limit, PGresult **res);
 
-/* The number of rows matching like (NULL for all). */
-pms_status_t patient_store_count(pms_db_t *db, const char *like, long *count);
+/* The number of rows matching lq's filters, at most cap (all when cap <= 0). */
+pms_status_t patient_store_count(pms_db_t *db, const patient_list_query_t *lq,
+    long cap, long *count);
+
+/* The planner's estimate of the rows matching lq's filters. */
+pms_status_t patient_store_estimate(pms_db_t *db,
+    const patient_list_query_t *lq, long *count);
 
 /* Inserts; PMS_CONFLICT when the email is taken. One row in *res. */
 pms_status_t patient_store_insert(pms_db_t *db, const char *id,

@@ -121,8 +121,12 @@ db_classify(pms_db_t *db, PGresult *res)
     return PMS_ERROR;
 }
 
-pms_status_t
-pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
+/*
+ * Runs a prepared statement (stmt) or a text (sql), once more after a
+ * reconnect when the connection was lost outside a transaction.
+ */
+static pms_status_t
+db_run(pms_db_t *db, const char *stmt, const char *sql, int nparams,
     const char *const *values, PGresult **res)
 {
     pms_status_t st;
@@ -133,7 +137,9 @@ pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
         if (pms_db_ensure(db) != PMS_OK) {
             return PMS_UNAVAILABLE;
         }
-        *res = PQexecPrepared(db->conn, stmt, nparams, values, NULL, NULL, 0);
+        *res = stmt != NULL
+            ? PQexecPrepared(db->conn, stmt, nparams, values, NULL, NULL, 0)
+            : PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
         st = db_classify(db, *res);
         if (st != PMS_UNAVAILABLE) {
             if (st != PMS_OK) {
@@ -152,6 +158,20 @@ pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
         db_drop(db);
     }
     return PMS_UNAVAILABLE;
+}
+
+pms_status_t
+pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
+    const char *const *values, PGresult **res)
+{
+    return db_run(db, stmt, NULL, nparams, values, res);
+}
+
+pms_status_t
+pms_db_query(pms_db_t *db, const char *sql, int nparams,
+    const char *const *values, PGresult **res)
+{
+    return db_run(db, NULL, sql, nparams, values, res);
 }
 
 static pms_status_t

@@ -42,6 +42,14 @@ pms_status_t pms_db_ensure(pms_db_t *db);
 pms_status_t pms_db_exec(pms_db_t *db, const char *stmt, int nparams,
     const char *const *values, PGresult **res);
 
+/*
+ * Like pms_db_exec() for SQL built at run time: the text is parsed and
+ * planned for these values on every call (a custom plan, so a search is
+ * planned for the pattern it has).  sql is borrowed for the call.
+ */
+pms_status_t pms_db_query(pms_db_t *db, const char *sql, int nparams,
+    const char *const *values, PGresult **res);
+
 /* BEGIN / COMMIT / ROLLBACK, tracking whether a transaction is open. */
 pms_status_t pms_db_begin(pms_db_t *db);
 pms_status_t pms_db_commit(pms_db_t *db);

@@ -11,6 +11,46 @@
 #include "pms_problem.h"
 #include "pms_valid.h"
 
+int
+pms_utf8_valid(const char *str)
+{
+    const unsigned char *s = (const unsigned char *) str;
+
+    static const unsigned least[4] = { 0, 0x80, 0x800, 0x10000 };
+
+    while (*s) {
+        int      n, len;
+        unsigned cp;
+
+        if (*s < 0x80) {
+            s++;
+            continue;
+        }
+        if ((*s & 0xe0) == 0xc0) {
+            n = 1; cp = *s & 0x1f;
+        } else if ((*s & 0xf0) == 0xe0) {
+            n = 2; cp = *s & 0x0f;
+        } else if ((*s & 0xf8) == 0xf0) {
+            n = 3; cp = *s & 0x07;
+        } else {
+            return 0;
+        }
+        s++;
+        len = n;
+        while (n-- > 0) {
+            if ((*s & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (*s & 0x3f);
+            s++;
+        }
+        if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 size_t
 pms_utf8_len(const char *s)
 {

@@ -43,6 +43,9 @@ int pms_valid_date(const char *s);
 /* 1 when s looks like a deliverable address (see pms_valid.c), else 0. */
 int pms_valid_email(const char *s);
 
+/* 1 when s is valid UTF-8 (no overlongs, no surrogates), else 0. */
+int pms_utf8_valid(const char *s);
+
 /* Number of UTF-8 code points in s (s is valid UTF-8: jansson checks). */
 size_t pms_utf8_len(const char *s);
 

@@ -13,6 +13,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* An accepted cursor encodes back to one that decodes to the same. */
+static void
+fuzz_cursor_round_trip(const patient_cursor_t *c)
+{
+    patient_cursor_t again;
+    char            *text;
+
+    if (c->dir == PATIENT_CURSOR_NONE) {
+        return;
+    }
+    text = patient_cursor_encode(c->dir, c->id, c->name);
+    if (text == NULL || patient_cursor_decode(text, &again) != 0
+        || again.dir != c->dir || strcmp(again.id, c->id) != 0
+        || strcmp(again.name, c->name) != 0)
+    {
+        __builtin_trap();
+    }
+    free(text);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -38,10 +58,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     errors = json_array();
     if (patient_parse_list_query(buf, &q, errors) == 0) {
-        if (q.page < 1 || q.size < 1 || q.size > PATIENT_PAGE_MAX_SIZE) {
+        if (q.page < 1 || q.size < 1 || q.size > PATIENT_PAGE_MAX_SIZE
+            || (q.page - 1) * q.size > PATIENT_OFFSET_MAX)
+        {
             __builtin_trap();
         }
         patient_like_pattern(q.q, like);
+        fuzz_cursor_round_trip(&q.cursor);
     }
     json_decref(errors);
     (void) patient_parse_path(path, id, sizeof(id));

@@ -7,6 +7,7 @@ supervisorctl, tokens, waits, all against the stack that ./pms up started
 import http.client
 import json
 import os
+import re
 import shlex
 import subprocess
 import threading
@@ -73,6 +74,16 @@ def request(method, path, body=None, headers=None, raw=None, timeout=30,
 
 _TOKENS = {}
 _TOKENS_LOCK = threading.Lock()
+
+
+def links(header):
+    """rel -> URL of an RFC 8288 Link header."""
+    return {rel: url for url, rel in re.findall(r'<([^>]*)>; rel="([a-z]+)"', header or "")}
+
+
+def follow(url, **kw):
+    """GET a URL taken from a Link header."""
+    return request("GET", url, **kw)
 
 
 def token_for(client):

@@ -1,25 +1,16 @@
 """Regressions: one test per defect found by the independent probe and
 the code review (issue 11).  Each failed against the code before its fix."""
 
-import re
 import socket
 import subprocess
 import unittest
 import urllib.parse
 import uuid
 
-from pmstest import (ENV, HOST, PORT, ctl, new_patient, program_pid, request,
-                     sql, wait_until)
+from pmstest import (ENV, HOST, PORT, ctl, links, new_patient, program_pid,
+                     request, sql, wait_until)
 
 PROBLEM = "application/problem+json"
-
-
-def links(header):
-    """rel -> URL of an RFC 8288 Link header."""
-    out = {}
-    for url, rel in re.findall(r'<([^>]*)>; rel="([a-z]+)"', header or ""):
-        out[rel] = url
-    return out
 
 
 def raw_http(data, timeout=10):

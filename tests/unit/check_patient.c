@@ -1,7 +1,8 @@
 /*
  * check_patient.c -- the patient model and request parsing: validation
- * of bodies, the list query string, paths and If-Match.
+ * of bodies, the list query string, list cursors, paths and If-Match.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
@@ -116,6 +117,112 @@ START_TEST(test_list_query_errors)
 }
 END_TEST
 
+START_TEST(test_list_query_filters)
+{
+    patient_list_query_t q;
+    json_t              *errors = json_array();
+
+    ck_assert_uint_eq(patient_parse_list_query(
+        "email=Ann%40Example.org&birthDate=1990-02-28&total=none", &q,
+        errors), 0);
+    ck_assert_str_eq(q.email, "Ann@Example.org");
+    ck_assert_str_eq(q.birth_date, "1990-02-28");
+    ck_assert_int_eq(q.total, PATIENT_TOTAL_NONE);
+    ck_assert_int_eq(q.cursor.dir, PATIENT_CURSOR_NONE);
+    ck_assert_uint_eq(patient_parse_list_query("total=accurate", &q, errors), 0);
+    ck_assert_int_eq(q.total, PATIENT_TOTAL_ACCURATE);
+    ck_assert_uint_eq(patient_parse_list_query("", &q, errors), 0);
+    ck_assert_int_eq(q.total, PATIENT_TOTAL_ESTIMATE);
+    /* the offset bound: 10,000 rows may be skipped, not one more */
+    ck_assert_uint_eq(patient_parse_list_query("page=201&size=50", &q, errors), 0);
+    ck_assert_uint_eq(json_array_size(errors), 0);
+    ck_assert_uint_eq(patient_parse_list_query("page=202&size=50", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("page=10001&size=1", &q, errors), 0);
+    ck_assert_uint_eq(patient_parse_list_query("page=10002&size=1", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("email=nope", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("birthDate=1990-02-30", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("total=exact", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("cursor=abc", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("total=none&total=none", &q,
+        errors), 1);
+    json_decref(errors);
+}
+END_TEST
+
+START_TEST(test_cursor_round_trip)
+{
+    const char          *id = "0b9e0c4e-3c6f-4d0a-9f5e-2a7b1c9d8e7f";
+    char                 qs[1200], *text, *name;
+    patient_cursor_t     c;
+    patient_list_query_t q;
+    json_t              *errors = json_array();
+    size_t               i;
+
+    name = malloc(401);
+    for (i = 0; i < 100; i++) {
+        memcpy(name + i * 4, "\xf0\x9f\x98\x80", 4);   /* 100 emoji */
+    }
+    name[400] = '\0';
+    text = patient_cursor_encode(PATIENT_CURSOR_AFTER, id, name);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_uint_eq(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+        "opqrstuvwxyz0123456789-_"), strlen(text));
+    ck_assert_int_eq(patient_cursor_decode(text, &c), 0);
+    ck_assert_int_eq(c.dir, PATIENT_CURSOR_AFTER);
+    ck_assert_str_eq(c.id, id);
+    ck_assert_str_eq(c.name, name);
+    /* it passes through the query parser whole */
+    snprintf(qs, sizeof(qs), "size=5&cursor=%s", text);
+    ck_assert_uint_eq(patient_parse_list_query(qs, &q, errors), 0);
+    ck_assert_str_eq(q.cursor.name, name);
+    snprintf(qs, sizeof(qs), "page=2&cursor=%s", text);
+    ck_assert_uint_eq(patient_parse_list_query(qs, &q, errors), 1);
+    free(text);
+    text = patient_cursor_encode(PATIENT_CURSOR_BEFORE, id, "Zo\xc3\xab");
+    ck_assert_int_eq(patient_cursor_decode(text, &c), 0);
+    ck_assert_int_eq(c.dir, PATIENT_CURSOR_BEFORE);
+    ck_assert_str_eq(c.name, "Zo\xc3\xab");
+    free(text);
+    text = patient_cursor_encode(PATIENT_CURSOR_LAST, NULL, NULL);
+    ck_assert_int_eq(patient_cursor_decode(text, &c), 0);
+    ck_assert_int_eq(c.dir, PATIENT_CURSOR_LAST);
+    free(text);
+    name = realloc(name, 402);
+    memset(name, 'x', 401);         /* 401 bytes would not fit */
+    name[401] = '\0';
+    ck_assert_ptr_null(patient_cursor_encode(PATIENT_CURSOR_AFTER, id, name));
+    free(name);
+    json_decref(errors);
+}
+END_TEST
+
+/* Cursors a client made up, or damaged, are refused, never trusted. */
+START_TEST(test_cursor_refused)
+{
+    patient_cursor_t c;
+
+    ck_assert_int_eq(patient_cursor_decode("", &c), -1);
+    ck_assert_int_eq(patient_cursor_decode("MWw=", &c), -1);     /* padding */
+    ck_assert_int_eq(patient_cursor_decode("MWw", &c), 0);       /* "1l" */
+    ck_assert_int_eq(patient_cursor_decode("Mmw", &c), -1);      /* "2l" */
+    ck_assert_int_eq(patient_cursor_decode("MXg", &c), -1);      /* "1x" */
+    ck_assert_int_eq(patient_cursor_decode("MWx4", &c), -1);     /* "1lx" */
+    ck_assert_int_eq(patient_cursor_decode("MWE", &c), -1);      /* "1a" */
+    ck_assert_int_eq(patient_cursor_decode("M", &c), -1);
+    ck_assert_int_eq(patient_cursor_decode("MW+w", &c), -1);     /* '+' */
+    /* "1a" + 36 bytes that are not a UUID */
+    ck_assert_int_eq(patient_cursor_decode(
+        "MWF4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg", &c), -1);
+    /* "1a" + a UUID + a name byte 0xff (not UTF-8) */
+    ck_assert_int_eq(patient_cursor_decode(
+        "MWEwYjllMGM0ZS0zYzZmLTRkMGEtOWY1ZS0yYTdiMWM5ZDhlN2b_", &c), -1);
+    /* the same with the name "a" is fine */
+    ck_assert_int_eq(patient_cursor_decode(
+        "MWEwYjllMGM0ZS0zYzZmLTRkMGEtOWY1ZS0yYTdiMWM5ZDhlN2Zh", &c), 0);
+    ck_assert_str_eq(c.name, "a");
+}
+END_TEST
+
 /* A problem whose entry cannot be built (a name that is not UTF-8, no
  * array to hold it) still counts: invalid input never passes as valid. */
 START_TEST(test_errors_always_count)
@@ -192,6 +299,9 @@ patient_suite(void)
     tcase_add_test(model, test_check_dates);
     tcase_add_test(query, test_list_query);
     tcase_add_test(query, test_list_query_errors);
+    tcase_add_test(query, test_list_query_filters);
+    tcase_add_test(query, test_cursor_round_trip);
+    tcase_add_test(query, test_cursor_refused);
     tcase_add_test(query, test_errors_always_count);
     tcase_add_test(query, test_like_pattern);
     tcase_add_test(query, test_paths);
