@@ -401,12 +401,49 @@ api_get(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
     return pms_resp_json(resp, 200, patient_to_json(res, 0));
 }
 
+/*
+ * After the create statement failed: undo the billing account, unless the
+ * failure was a lost connection and the patient may have been stored.
+ * Then the row decides: found, it is the answer (*res, st PMS_OK); gone,
+ * the account is undone; unknowable (the database stays down), the
+ * account is kept and logged, since deleting it could orphan a patient.
+ */
+static pms_status_t
+api_create_failed(patient_ctx_t *ctx, const char *id, pms_status_t st,
+    PGresult **res)
+{
+    pms_status_t found = PMS_NOT_FOUND;
+
+    if (st == PMS_UNAVAILABLE) {
+        found = patient_store_get(ctx->db, id, 0, res);
+        if (found == PMS_OK) {
+            return PMS_OK;
+        }
+        if (found != PMS_NOT_FOUND) {
+            pms_log_fields(PMS_LOG_ERROR, json_pack("{s:s}", "patient_id", id),
+                "the database went away during a create: its billing account"
+                " is kept, to be reconciled");
+            return st;
+        }
+    }
+    (void) patient_billing_delete_account(ctx->billing, id);
+    return st;
+}
+
+/*
+ * A create: billing first (idempotent by patient id; 503 and nothing
+ * stored when it is down), then the row, its account id and its event in
+ * one statement and one commit.  When that statement fails, the account
+ * is deleted again, so no account outlives a patient that was not stored.
+ */
 static int
 api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
 {
     patient_input_t in;
-    char            id[PMS_UUID_LEN + 1], account[128];
-    PGresult       *res;
+    patient_event_t ev;
+    char            id[PMS_UUID_LEN + 1], account[128], today[11];
+    const char     *registered;
+    PGresult       *res = NULL;
     pms_status_t    st;
     int             status;
 
@@ -416,37 +453,33 @@ api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
     if (pms_uuid_v4(id) != 0) {
         return api_fail(resp, PMS_ERROR, "uuid");
     }
-    if ((st = pms_db_begin(ctx->db)) != PMS_OK) {
-        return api_fail(resp, st, "begin");
+    pms_today(today);
+    registered = in.registered_date != NULL ? in.registered_date : today;
+    st = patient_billing_create_account(ctx->billing, id, in.name, in.email,
+        account, sizeof(account));
+    if (st != PMS_OK) {
+        pms_resp_header(resp, "Retry-After", "1");
+        return pms_resp_problem(resp, 503,
+            "billing is unavailable, so nothing was stored; retry shortly");
     }
-    st = patient_store_insert(ctx->db, id, &in, api_actor(req), &res);
+    st = patient_event_make(&ev, "PATIENT_CREATED", id, in.name, in.email,
+        registered);
     if (st == PMS_OK) {
-        pms_req_defer(req, api_pqclear, res);
-        st = patient_billing_create_account(ctx->billing, id, in.name,
-            in.email, account, sizeof(account));
-        if (st == PMS_UNAVAILABLE) {
-            pms_db_rollback(ctx->db);
-            pms_resp_header(resp, "Retry-After", "1");
-            return pms_resp_problem(resp, 503,
-                "billing is unavailable, so nothing was stored; retry shortly");
-        }
+        st = patient_store_create(ctx->db, id, &in, registered,
+            account[0] != '\0' ? account : NULL, api_actor(req), &ev, &res);
     }
-    if (st == PMS_OK && account[0] != '\0') {
-        st = patient_store_set_billing(ctx->db, id, account, &res);
-        if (st == PMS_OK) {
-            pms_req_defer(req, api_pqclear, res);
-        }
-    }
-    if (st == PMS_OK) {
-        st = patient_outbox_add(ctx->db, "PATIENT_CREATED", res);
-    }
-    if (st == PMS_OK) {
-        st = pms_db_commit(ctx->db);
+    patient_event_free(&ev);
+    if (st == PMS_OK && PQntuples(res) == 0) {      /* resent after a commit */
+        PQclear(res);
+        st = patient_store_get(ctx->db, id, 0, &res);
     }
     if (st != PMS_OK) {
-        pms_db_rollback(ctx->db);
+        st = api_create_failed(ctx, id, st, &res);
+    }
+    if (st != PMS_OK) {
         return api_fail(resp, st, "create");
     }
+    pms_req_defer(req, api_pqclear, res);
     pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s?}", "patient_id", id,
         "client", api_actor(req)), "patient created");
     pms_resp_header(resp, "Location", "%s/patients/%s", ctx->public_prefix, id);

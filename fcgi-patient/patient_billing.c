@@ -110,6 +110,31 @@ patient_billing_create_account(patient_billing_t *b, const char *patient_id,
     return PMS_OK;
 }
 
+pms_status_t
+patient_billing_delete_account(patient_billing_t *b, const char *patient_id)
+{
+    DeleteBillingAccountRequest   req = DELETE_BILLING_ACCOUNT_REQUEST__INIT;
+    DeleteBillingAccountResponse *resp;
+    ProtobufCMessage             *m;
+    grpc_status_code              code;
+    char                          err[256];
+
+    req.patientid = (char *) patient_id;
+    code = pms_grpc_unary(b->ch, b->cq, "/BillingService/DeleteBillingAccount",
+        &req.base, &delete_billing_account_response__descriptor,
+        b->timeout_ms, &m, err, sizeof(err));
+    if (code != GRPC_STATUS_OK) {
+        pms_log_fields(PMS_LOG_ERROR, json_pack("{s:s, s:s}", "patient_id",
+            patient_id, "grpc_status", pms_grpc_status_name(code)),
+            "the billing account of a patient that was not stored could not"
+            " be deleted: %s", err);
+        return PMS_UNAVAILABLE;
+    }
+    resp = (DeleteBillingAccountResponse *) m;
+    delete_billing_account_response__free_unpacked(resp, NULL);
+    return PMS_OK;
+}
+
 void
 patient_billing_health(patient_billing_t *b, json_t *checks)
 {

@@ -1,6 +1,7 @@
 /*
  * patient_billing.h -- the patient service's side of billing: creating
- * the billing account of a new patient inside its create transaction.
+ * the billing account of a new patient before it is stored, and deleting
+ * it again when the patient then is not.
  * One handle per worker process, made after fork.
  */
 #ifndef PATIENT_BILLING_H
@@ -29,6 +30,14 @@ void patient_billing_free(patient_billing_t *b);
 pms_status_t patient_billing_create_account(patient_billing_t *b,
     const char *patient_id, const char *name, const char *email,
     char *account_id, size_t len);
+
+/*
+ * Deletes the account of a patient that was then not stored (the
+ * compensation of create_account).  PMS_OK (also when there was none), or
+ * PMS_UNAVAILABLE (logged as an error: the account is left behind).
+ */
+pms_status_t patient_billing_delete_account(patient_billing_t *b,
+    const char *patient_id);
 
 /* Adds this dependency's state to the /health checks object. */
 void patient_billing_health(patient_billing_t *b, json_t *checks);

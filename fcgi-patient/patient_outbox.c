@@ -14,48 +14,74 @@
 #include "pms_uuid.h"
 
 pms_status_t
-patient_outbox_add(pms_db_t *db, const char *type, const PGresult *row)
+patient_event_make(patient_event_t *out, const char *type,
+    const char *patient_id, const char *name, const char *email,
+    const char *registered_date)
 {
     Patient__Events__PatientEvent ev = PATIENT__EVENTS__PATIENT_EVENT__INIT;
-    char          event_id[PMS_UUID_LEN + 1], now[PMS_TIMESTAMP_LEN], *hex;
-    const char   *params[4];
+    char          now[PMS_TIMESTAMP_LEN];
     uint8_t       buf[2048];
     size_t        len, i;
-    PGresult     *res;
-    pms_status_t  st;
 
-    if (pms_uuid_v4(event_id) != 0) {
+    out->payload = NULL;
+    if (pms_uuid_v4(out->event_id) != 0) {
         return PMS_ERROR;
     }
     pms_timestamp(now);
-    ev.patientid = PQgetvalue(row, 0, PATIENT_COL_ID);
-    ev.name = PQgetvalue(row, 0, PATIENT_COL_NAME);
-    ev.email = PQgetvalue(row, 0, PATIENT_COL_EMAIL);
+    ev.patientid = (char *) patient_id;
+    ev.name = (char *) name;
+    ev.email = (char *) email;
     ev.event_type = (char *) type;
-    ev.event_id = event_id;
+    ev.event_id = out->event_id;
     ev.occurred_at = now;
-    ev.registered_date = PQgetvalue(row, 0, PATIENT_COL_REGISTERED);
+    ev.registered_date = (char *) registered_date;
     len = patient__events__patient_event__get_packed_size(&ev);
     if (len > sizeof(buf)) {
         pms_error("event of %zu bytes does not fit", len);
         return PMS_ERROR;
     }
     patient__events__patient_event__pack(&ev, buf);
-    hex = malloc(len * 2 + 3);      /* bytea text input: \x + hex */
-    if (hex == NULL) {
+    out->payload = malloc(len * 2 + 3);      /* bytea text input: \x + hex */
+    if (out->payload == NULL) {
         return PMS_ERROR;
     }
-    hex[0] = '\\';
-    hex[1] = 'x';
+    out->payload[0] = '\\';
+    out->payload[1] = 'x';
     for (i = 0; i < len; i++) {
-        snprintf(hex + 2 + i * 2, 3, "%02x", buf[i]);
+        snprintf(out->payload + 2 + i * 2, 3, "%02x", buf[i]);
     }
-    params[0] = event_id;
-    params[1] = ev.patientid;
+    return PMS_OK;
+}
+
+void
+patient_event_free(patient_event_t *ev)
+{
+    free(ev->payload);
+    ev->payload = NULL;
+}
+
+pms_status_t
+patient_outbox_add(pms_db_t *db, const char *type, const PGresult *row)
+{
+    patient_event_t ev;
+    const char     *params[4];
+    PGresult       *res;
+    pms_status_t    st;
+
+    st = patient_event_make(&ev, type, PQgetvalue(row, 0, PATIENT_COL_ID),
+        PQgetvalue(row, 0, PATIENT_COL_NAME),
+        PQgetvalue(row, 0, PATIENT_COL_EMAIL),
+        PQgetvalue(row, 0, PATIENT_COL_REGISTERED));
+    if (st != PMS_OK) {
+        patient_event_free(&ev);
+        return st;
+    }
+    params[0] = ev.event_id;
+    params[1] = PQgetvalue(row, 0, PATIENT_COL_ID);
     params[2] = type;
-    params[3] = hex;
+    params[3] = ev.payload;
     st = pms_db_exec(db, "outbox_insert", 4, params, &res);
-    free(hex);
+    patient_event_free(&ev);
     if (st == PMS_OK) {
         PQclear(res);
     }

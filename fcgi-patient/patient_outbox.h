@@ -1,7 +1,7 @@
 /*
  * patient_outbox.h -- the transactional outbox: every patient write adds
- * its PatientEvent to the outbox table in the same transaction, for the
- * relay to publish.
+ * its PatientEvent to the outbox table in the same transaction (for a
+ * create, in the same statement), for the relay to publish.
  */
 #ifndef PATIENT_OUTBOX_H
 #define PATIENT_OUTBOX_H
@@ -10,6 +10,22 @@
 #include <libpq-fe.h>
 
 #include "pms_db.h"
+#include "pms_uuid.h"
+
+/* A PatientEvent ready for the outbox: its id and its bytes as bytea text. */
+typedef struct {
+    char  event_id[PMS_UUID_LEN + 1];
+    char *payload;           /* "\\x<hex>"; owned: patient_event_free() */
+} patient_event_t;
+
+/*
+ * Builds the event of type for a patient's fields (borrowed).  PMS_OK, or
+ * PMS_ERROR when out of memory or the event would not fit.
+ */
+pms_status_t patient_event_make(patient_event_t *ev, const char *type,
+    const char *patient_id, const char *name, const char *email,
+    const char *registered_date);
+void patient_event_free(patient_event_t *ev);
 
 /*
  * Adds the event of type (PATIENT_CREATED, PATIENT_UPDATED,

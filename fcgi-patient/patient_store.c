@@ -30,21 +30,28 @@ const pms_db_stmt_t patient_store_stmts[] = {
       "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid" },
     { "patient_get_locked",
       "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid FOR UPDATE" },
-    { "patient_insert",
-      "INSERT INTO patient (id, name, email, address, date_of_birth,"
-      " registered_date, created_by, updated_by)"
-      " VALUES ($1::uuid, $2, $3, $4, $5::date,"
-      " COALESCE($6::date, (now() AT TIME ZONE 'UTC')::date), $7, $7)"
-      " RETURNING " PATIENT_COLS },
+    /*
+     * A create in one statement, so one round trip and one commit: the
+     * row with its billing account, and its outbox event.  ON CONFLICT
+     * (id): when a lost connection makes pms_db_query() send it again
+     * after the first one committed, nothing is added twice and no row
+     * comes back (the caller then reads it).  An email taken by another
+     * patient still fails with 23505.
+     */
+    { "patient_create",
+      "WITH p AS (INSERT INTO patient (id, name, email, address,"
+      " date_of_birth, registered_date, billing_account_id, created_by,"
+      " updated_by) VALUES ($1::uuid, $2, $3, $4, $5::date, $6::date, $7,"
+      " $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " PATIENT_COLS "),"
+      " o AS (INSERT INTO outbox (event_id, patient_id, event_type, payload)"
+      " SELECT $9::uuid, $1::uuid, 'PATIENT_CREATED', $10::bytea FROM p)"
+      " SELECT * FROM p" },
     { "patient_update",
       "UPDATE patient SET name = $2, email = $3, address = $4,"
       " date_of_birth = $5::date,"
       " registered_date = COALESCE($6::date, registered_date),"
       " updated_by = $7, version = version + 1, updated_at = now()"
       " WHERE id = $1::uuid RETURNING " PATIENT_COLS },
-    { "patient_set_billing",
-      "UPDATE patient SET billing_account_id = $2 WHERE id = $1::uuid"
-      " RETURNING " PATIENT_COLS },
     { "outbox_insert",
       "INSERT INTO outbox (event_id, patient_id, event_type, payload)"
       " VALUES ($1::uuid, $2::uuid, $3, $4::bytea)" },
@@ -268,13 +275,15 @@ patient_store_estimate(pms_db_t *db, const patient_list_query_t *lq,
 }
 
 pms_status_t
-patient_store_insert(pms_db_t *db, const char *id, const patient_input_t *in,
-    const char *actor, PGresult **res)
+patient_store_create(pms_db_t *db, const char *id, const patient_input_t *in,
+    const char *registered_date, const char *account_id, const char *actor,
+    const patient_event_t *ev, PGresult **res)
 {
-    const char *params[7] = { id, in->name, in->email, in->address,
-                              in->date_of_birth, in->registered_date, actor };
+    const char *params[10] = { id, in->name, in->email, in->address,
+                               in->date_of_birth, registered_date, account_id,
+                               actor, ev->event_id, ev->payload };
 
-    return pms_db_exec(db, "patient_insert", 7, params, res);
+    return pms_db_exec(db, "patient_create", 10, params, res);
 }
 
 pms_status_t
@@ -285,16 +294,6 @@ patient_store_update(pms_db_t *db, const char *id, const patient_input_t *in,
                               in->date_of_birth, in->registered_date, actor };
 
     return store_one_row(pms_db_exec(db, "patient_update", 7, params, res), res);
-}
-
-pms_status_t
-patient_store_set_billing(pms_db_t *db, const char *id,
-    const char *account_id, PGresult **res)
-{
-    const char *params[2] = { id, account_id };
-
-    return store_one_row(pms_db_exec(db, "patient_set_billing", 2, params,
-        res), res);
 }
 
 pms_status_t

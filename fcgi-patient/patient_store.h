@@ -7,6 +7,7 @@
 #define PATIENT_STORE_H
 
 #include "patient_model.h"
+#include "patient_outbox.h"
 #include "patient_query.h"
 #include "pms_db.h"
 
@@ -34,17 +35,20 @@ pms_status_t patient_store_count(pms_db_t *db, const patient_list_query_t *lq,
 pms_status_t patient_store_estimate(pms_db_t *db,
     const patient_list_query_t *lq, long *count);
 
-/* Inserts; PMS_CONFLICT when the email is taken. One row in *res. */
-pms_status_t patient_store_insert(pms_db_t *db, const char *id,
-    const patient_input_t *in, const char *actor, PGresult **res);
+/*
+ * Inserts a patient (registered_date and account_id given, account_id may
+ * be NULL) and its PATIENT_CREATED event, outside any transaction: one
+ * statement, one commit.  PMS_CONFLICT when the email is taken.  *res has
+ * the row, or no row when the id was already stored (a resent statement).
+ */
+pms_status_t patient_store_create(pms_db_t *db, const char *id,
+    const patient_input_t *in, const char *registered_date,
+    const char *account_id, const char *actor, const patient_event_t *ev,
+    PGresult **res);
 
 /* Replaces the editable fields; PMS_NOT_FOUND / PMS_CONFLICT. */
 pms_status_t patient_store_update(pms_db_t *db, const char *id,
     const patient_input_t *in, const char *actor, PGresult **res);
-
-/* Records the billing account of a patient created in this transaction. */
-pms_status_t patient_store_set_billing(pms_db_t *db, const char *id,
-    const char *account_id, PGresult **res);
 
 /* Deletes; the deleted row in *res, or PMS_NOT_FOUND. */
 pms_status_t patient_store_delete(pms_db_t *db, const char *id,

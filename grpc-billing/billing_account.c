@@ -1,9 +1,11 @@
 /*
- * billing_account.c -- validation and the one SQL statement of billing.
- * The upsert returns the existing row on a repeat, so retries by the
- * patient service (after a timeout, say) never create a second account.
+ * billing_account.c -- validation and the SQL of billing.  The upsert
+ * returns the existing row on a repeat, so retries by the patient service
+ * (after a timeout, say) never create a second account; the delete undoes
+ * a creation whose patient was then not stored.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "billing_account.h"
@@ -15,6 +17,8 @@ const pms_db_stmt_t billing_account_stmts[] = {
       " VALUES ($1::uuid, $2::uuid, $3, $4)"
       " ON CONFLICT (patient_id) DO UPDATE SET patient_id = EXCLUDED.patient_id"
       " RETURNING account_id::text, status" },
+    { "billing_delete",
+      "DELETE FROM billing_account WHERE patient_id = $1::uuid" },
 };
 
 const size_t billing_account_nstmts =
@@ -57,6 +61,22 @@ billing_account_create(pms_db_t *db, const char *patient_id, const char *name,
     snprintf(out->account_id, sizeof(out->account_id), "%s",
         PQgetvalue(res, 0, 0));
     snprintf(out->status, sizeof(out->status), "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return PMS_OK;
+}
+
+pms_status_t
+billing_account_delete(pms_db_t *db, const char *patient_id, int *deleted)
+{
+    const char  *params[1] = { patient_id };
+    PGresult    *res;
+    pms_status_t st;
+
+    st = pms_db_exec(db, "billing_delete", 1, params, &res);
+    if (st != PMS_OK) {
+        return st;
+    }
+    *deleted = atoi(PQcmdTuples(res)) > 0;
     PQclear(res);
     return PMS_OK;
 }

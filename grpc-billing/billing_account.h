@@ -1,7 +1,7 @@
 /*
  * billing_account.h -- the billing domain: what a CreateBillingAccount
- * request must hold, and the idempotent creation of one account per
- * patient in the billing database.
+ * request must hold, the idempotent creation of one account per patient in
+ * the billing database, and its undoing.
  */
 #ifndef BILLING_ACCOUNT_H
 #define BILLING_ACCOUNT_H
@@ -31,5 +31,12 @@ const char *billing_validate(const char *patient_id, const char *name,
  */
 pms_status_t billing_account_create(pms_db_t *db, const char *patient_id,
     const char *name, const char *email, billing_account_t *out);
+
+/*
+ * Deletes the patient's account, if there is one (*deleted says).  PMS_OK,
+ * PMS_UNAVAILABLE when the database is down, PMS_ERROR otherwise.
+ */
+pms_status_t billing_account_delete(pms_db_t *db, const char *patient_id,
+    int *deleted);
 
 #endif

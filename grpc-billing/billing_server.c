@@ -24,6 +24,7 @@
 
 #define BILLING_SLOTS_PER_THREAD 4
 #define M_CREATE "/BillingService/CreateBillingAccount"
+#define M_DELETE "/BillingService/DeleteBillingAccount"
 #define M_HEALTH "/grpc.health.v1.Health/Check"
 
 typedef enum { CALL_NEW, CALL_READ, CALL_DONE } call_state_t;
@@ -188,6 +189,40 @@ serve_create(call_ctx_t *c)
 }
 
 static void
+serve_delete(call_ctx_t *c)
+{
+    DeleteBillingAccountRequest  *req;
+    DeleteBillingAccountResponse  resp = DELETE_BILLING_ACCOUNT_RESPONSE__INIT;
+    pms_status_t                  st;
+    int                           deleted = 0;
+
+    req = (DeleteBillingAccountRequest *) pms_grpc_unpack(
+        &delete_billing_account_request__descriptor, c->req_bb);
+    if (req == NULL) {
+        call_finish(c, GRPC_STATUS_INVALID_ARGUMENT,
+            "the request is not a DeleteBillingAccountRequest");
+        return;
+    }
+    if (!pms_uuid_valid(req->patientid)) {
+        delete_billing_account_request__free_unpacked(req, NULL);
+        call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "patientId must be a UUID");
+        return;
+    }
+    st = billing_account_delete(billing_db, req->patientid, &deleted);
+    pms_log_fields(st == PMS_OK ? PMS_LOG_INFO : PMS_LOG_WARN,
+        json_pack("{s:s, s:b}", "patient_id", req->patientid, "deleted",
+            deleted), "account delete: %s", pms_status_name(st));
+    delete_billing_account_request__free_unpacked(req, NULL);
+    if (st != PMS_OK) {
+        call_finish(c, pms_grpc_status(st), "the account could not be deleted");
+        return;
+    }
+    resp.deleted = deleted;
+    c->resp_bb = pms_grpc_pack(&resp.base);
+    call_finish(c, GRPC_STATUS_OK, NULL);
+}
+
+static void
 serve_health(call_ctx_t *c)
 {
     Grpc__Health__V1__HealthCheckRequest *req;
@@ -227,7 +262,9 @@ call_step(call_ctx_t *c, int ok)
             return;
         }
         call_post(c->srv);      /* keep the slot count up */
-        if (!call_is(c, M_CREATE) && !call_is(c, M_HEALTH)) {
+        if (!call_is(c, M_CREATE) && !call_is(c, M_DELETE)
+            && !call_is(c, M_HEALTH))
+        {
             call_finish(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
             return;
         }
@@ -248,6 +285,8 @@ call_step(call_ctx_t *c, int ok)
         }
         if (call_is(c, M_CREATE)) {
             serve_create(c);
+        } else if (call_is(c, M_DELETE)) {
+            serve_delete(c);
         } else {
             serve_health(c);
         }

@@ -31,8 +31,9 @@ function call(spec) {
       details: err ? err.details : '',
       response: response || null,
     });
-    if (spec.method === 'CreateBillingAccount') {
-      billingClient.CreateBillingAccount(spec.request, { deadline }, done);
+    if (!spec.method.startsWith('/') && typeof billingClient[spec.method] === 'function') {
+      // a BillingService method of the .proto (CreateBillingAccount, ...)
+      billingClient[spec.method](spec.request, { deadline }, done);
     } else if (spec.method === 'Check') {
       healthClient.Check(spec.request, { deadline }, done);
     } else {

@@ -21,6 +21,11 @@ def create(patient_id=None, name="John Doe", email="john.doe@example.com"):
                         else str(uuid.uuid4()), "name": name, "email": email}}
 
 
+def delete(patient_id):
+    return {"method": "DeleteBillingAccount", "timeoutMs": 3000,
+            "request": {"patientId": patient_id}}
+
+
 def accounts_for(patient_id):
     return sql("SELECT account_id, status FROM billing_account"
                " WHERE patient_id = '%s'" % patient_id, db="billing")
@@ -52,6 +57,18 @@ class Contract(unittest.TestCase):
         self.assertEqual(b["codeName"], "OK")
         self.assertEqual(a["response"]["accountId"], b["response"]["accountId"])
         self.assertEqual(len(accounts_for(pid)), 1)
+
+    def test_delete_account_undoes_a_create_and_is_idempotent(self):
+        pid = str(uuid.uuid4())
+        made, gone, again, bad = grpc_js([create(pid), delete(pid), delete(pid),
+                                          delete("not-a-uuid")])
+        self.assertEqual(made["codeName"], "OK", made)
+        self.assertEqual(gone["codeName"], "OK", gone)
+        self.assertEqual(gone["response"]["deleted"], True)
+        self.assertEqual(again["codeName"], "OK", again)
+        self.assertFalse(again["response"].get("deleted", False))
+        self.assertEqual(bad["codeName"], "INVALID_ARGUMENT", bad)
+        self.assertEqual(accounts_for(pid), [])
 
     def test_invalid_arguments(self):
         results = grpc_js([create(""), create("12333"),
@@ -113,6 +130,40 @@ class ThroughTheGateway(unittest.TestCase):
         self.assertEqual(p["billingAccountId"], rows[0][0])
         self.assertEqual(sql("SELECT billing_account_id FROM patient WHERE id = '%s'"
                              % p["id"]), [[rows[0][0]]])
+
+    def test_refused_create_leaves_no_account(self):
+        email = unique_email("taken")
+        self.assertEqual(request("POST", "/api/patients",
+                                 new_patient(email=email)).status, 201)
+        for body in (new_patient(email=email), new_patient(email=email.upper())):
+            r = request("POST", "/api/patients", body)
+            self.assertEqual(r.status, 409, r)
+        self.assertEqual(sql("SELECT count(*) FROM billing_account"
+                             " WHERE lower(email) = lower('%s')" % email, db="billing"),
+                         [["1"]])
+        with open(os.path.join(ENV["PMS_RUN"], "log", "billing.log")) as f:
+            log = f.read()
+        self.assertGreaterEqual(log.count('"deleted":true'), 2)
+
+    def test_create_is_one_statement_with_its_event(self):
+        r = request("POST", "/api/patients", new_patient(registeredDate="2021-03-04"))
+        self.assertEqual(r.status, 201, r)
+        p = r.json()
+        self.assertEqual(p["registeredDate"], "2021-03-04")
+        self.assertEqual(sql("SELECT count(*) FROM outbox WHERE patient_id = '%s'"
+                             " AND event_type = 'PATIENT_CREATED'" % p["id"]), [["1"]])
+
+    def test_creates_update_no_patient_row(self):
+        """The billing id is in the insert: no UPDATE, no dead tuple per
+        create (sessions flush their statistics within a second of idling)."""
+        def updates():
+            time.sleep(2.5)
+            return int(sql("SELECT n_tup_upd FROM pg_stat_user_tables"
+                           " WHERE relname = 'patient'")[0][0])
+        before = updates()
+        for _ in range(10):
+            self.assertEqual(request("POST", "/api/patients", new_patient()).status, 201)
+        self.assertEqual(updates(), before)
 
     def test_billing_stopped_gives_503_and_changes_nothing(self):
         patients = sql("SELECT count(*) FROM patient")[0][0]

@@ -35,6 +35,10 @@ class Concurrency(unittest.TestCase):
         self.assertEqual(statuses.count(409), 49, statuses)
         self.assertEqual(sql("SELECT count(*) FROM patient WHERE email = '%s'"
                              % email), [["1"]])
+        # billing is called before the insert: each of the 49 refused
+        # creates had its account deleted again, so exactly one is left
+        self.assertEqual(sql("SELECT count(*) FROM billing_account WHERE email = '%s'"
+                             % email, db="billing"), [["1"]])
 
 
 class Workers(unittest.TestCase):
