@@ -1,6 +1,6 @@
 -- delete.lua -- DELETE /api/patients/{id}, each id once: thread t of n
 -- (PMS_BENCH_THREADS) takes ids t, t+n, t+2n, ... of PMS_BENCH_IDS
--- (patients the create scenario made) and stops when its share is used.
+-- (a pool the runner inserts for each run) and stops when its share is used.
 package.path = os.getenv("PMS_BENCH_DIR") .. "/?.lua;" .. package.path
 local c = require("common")
 local ids, headers, next_id, step

@@ -285,13 +285,22 @@ def prepare_inputs(ids, tok):
     }
 
 
-def created_ids():
-    """Patients the create scenario made (c-... emails; not the seeded ones,
-    which update rewrites with u-... emails): what the
-    delete scenario removes, each once."""
-    return write_lines("delete-ids.txt", psql(
-        "SELECT id FROM patient WHERE email LIKE 'c-%@bench.example.com'"
-        " LIMIT 200000").split())
+def delete_pool():
+    """Patients the delete scenario removes, each once: enough for SECONDS
+    at 5,000 deletes/s, inserted by SQL (a delete does not depend on how its
+    row was made).  Returns the ids file and the email tag of the pool."""
+    tag = "d-%d-" % time.time_ns()
+    psql("INSERT INTO patient (id, name, email, address, date_of_birth,"
+         " registered_date) SELECT gen_random_uuid(), 'Delete Bench ' || g,"
+         " '%s' || g || '@bench.example.com', g || ' Load Street',"
+         " date '1980-01-02', date '2020-01-02'"
+         " FROM generate_series(1, %d) g" % (tag, 5000 * SECONDS))
+    ids = psql("SELECT id FROM patient WHERE email LIKE '%s%%'" % tag).split()
+    return write_lines("delete-ids.txt", ids), tag
+
+
+def pool_left(tag):
+    return int(psql("SELECT count(*) FROM patient WHERE email LIKE '%s%%'" % tag))
 
 
 def pgbench_db():
@@ -366,13 +375,15 @@ def wrk(name, script, url, conns, tok, inputs):
     if name in inputs:
         env["PMS_BENCH_PATHS"] = inputs[name]
     if name == "delete":
-        env["PMS_BENCH_IDS"] = created_ids()
+        env["PMS_BENCH_IDS"], pool = delete_pool()
     args = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % SECONDS,
             "--timeout", "5s", "-s", os.path.join(BENCH, script or "static.lua"),
             url]
     before = snapshot()
     out = subprocess.run(args, capture_output=True, text=True, env=env).stdout
     after = snapshot()
+    if name == "delete" and pool_left(pool) == 0:
+        raise RuntimeError("delete used up its pool of ids before %d s" % SECONDS)
     m = re.search(r"PMS_BENCH_JSON (\{.*\})", out)
     if not m:
         raise RuntimeError("wrk gave no summary for %s:\n%s" % (name, out))
