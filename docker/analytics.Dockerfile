@@ -31,6 +31,7 @@ RUN apt-get update \
         --shell /usr/sbin/nologin pms
 COPY --from=build /out/usr/sbin/pms-analytics /usr/sbin/
 COPY --from=build /out/usr/share/pms/analytics/ /usr/share/pms/analytics/
+COPY --from=build /src/docker/pms-exec /usr/local/bin/
 
 ENV PMS_ANALYTICS_ADDR=0.0.0.0 \
     PMS_ANALYTICS_PORT=4002
@@ -39,5 +40,6 @@ EXPOSE 4002
 STOPSIGNAL SIGTERM
 # pms-analytics serves FastCGI on the socket it is handed on fd 0, so
 # spawn-fcgi binds PMS_ANALYTICS_ADDR:PORT; those two are its, not the
-# daemon's (which would warn about them), so they are not passed on.
-CMD ["/bin/sh", "-c", "exec env -u PMS_ANALYTICS_ADDR -u PMS_ANALYTICS_PORT /usr/bin/spawn-fcgi -n -a \"$PMS_ANALYTICS_ADDR\" -p \"$PMS_ANALYTICS_PORT\" -- /usr/sbin/pms-analytics"]
+# daemon's (which would warn about them): pms-exec passes on only the
+# names pms-analytics reads.
+CMD ["/bin/sh", "-c", "exec /usr/local/bin/pms-exec /usr/sbin/pms-analytics /usr/bin/spawn-fcgi -n -a \"$PMS_ANALYTICS_ADDR\" -p \"$PMS_ANALYTICS_PORT\" -- /usr/sbin/pms-analytics"]

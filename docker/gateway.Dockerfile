@@ -35,6 +35,7 @@ RUN apt-get update \
  && install -d -o pms -g pms /run/pms
 COPY --from=build /out/usr/sbin/pms-auth /usr/sbin/
 COPY --from=build /out/usr/share/pms/nginx/ /usr/share/pms/nginx/
+COPY --from=build /src/docker/pms-exec /usr/local/bin/
 
 COPY <<'EOF' /etc/pms/supervisord.conf
 [supervisord]
@@ -44,7 +45,7 @@ logfile_maxbytes=0
 pidfile=/run/pms/supervisord.pid
 
 [program:auth]
-command=/usr/bin/spawn-fcgi -n -a 127.0.0.1 -p %(ENV_PMS_AUTH_PORT)s -- /usr/sbin/pms-auth
+command=/usr/local/bin/pms-exec /usr/sbin/pms-auth /usr/bin/spawn-fcgi -n -a 127.0.0.1 -p %(ENV_PMS_AUTH_PORT)s -- /usr/sbin/pms-auth
 priority=10
 autorestart=true
 stopsignal=TERM
@@ -83,7 +84,6 @@ exec /usr/bin/supervisord -c /etc/pms/supervisord.conf
 EOF
 
 ENV PMS_RUN=/run/pms \
-    PMS_PREFIX=/usr \
     PMS_HTTP_ADDR=0.0.0.0 \
     PMS_HTTP_PORT=4004 \
     PMS_AUTH_PORT=4003 \

@@ -2,7 +2,9 @@
 # patient.Dockerfile -- image pms/patient: pms-patient (the pre-forked
 # FastCGI workers, on 0.0.0.0:4000 through spawn-fcgi) and pms-relay (the
 # outbox relay to Kafka), both under supervisord, as a non-root user.
-# The SQL migrations come along in /usr/share/pms/patient/sql.
+# The SQL migrations come along in /usr/share/pms/patient/sql.  Both get
+# the task's one environment; pms-exec hands each only the PMS_* names it
+# reads (so neither warns about the other's).
 #
 # Build from a clean tree at the repository root:
 #   git archive HEAD | docker build -f docker/patient.Dockerfile -t pms/patient -
@@ -33,6 +35,7 @@ RUN apt-get update \
  && install -d -o pms -g pms /run/pms
 COPY --from=build /out/usr/sbin/pms-patient /out/usr/sbin/pms-relay /usr/sbin/
 COPY --from=build /out/usr/share/pms/patient/ /usr/share/pms/patient/
+COPY --from=build /src/docker/pms-exec /usr/local/bin/
 
 COPY <<'EOF' /etc/pms/supervisord.conf
 [supervisord]
@@ -42,7 +45,7 @@ logfile_maxbytes=0
 pidfile=/run/pms/supervisord.pid
 
 [program:patient]
-command=/usr/bin/spawn-fcgi -n -a 0.0.0.0 -p %(ENV_PMS_PATIENT_PORT)s -- /usr/sbin/pms-patient
+command=/usr/local/bin/pms-exec /usr/sbin/pms-patient /usr/bin/spawn-fcgi -n -a 0.0.0.0 -p %(ENV_PMS_PATIENT_PORT)s -- /usr/sbin/pms-patient
 priority=10
 autorestart=true
 stopsignal=TERM
@@ -52,7 +55,7 @@ stdout_logfile=/dev/stdout
 stdout_logfile_maxbytes=0
 
 [program:relay]
-command=/usr/sbin/pms-relay
+command=/usr/local/bin/pms-exec /usr/sbin/pms-relay
 priority=20
 autorestart=true
 stopsignal=TERM

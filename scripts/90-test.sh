@@ -18,10 +18,10 @@ pms_test() {
     fi
     pms_up
 
-    pms_say "shellcheck (./pms and scripts/)"
-    local scripts=("$PMS_SRC/pms" "$PMS_SRC"/scripts/*.sh)
-    if shellcheck -x -s bash -f gcc "${scripts[@]}"; then
-        results+=("PASS shellcheck: ${#scripts[@]} files, no findings")
+    pms_say "shellcheck (./pms, scripts/ and the images' POSIX sh wrapper)"
+    local scripts=("$PMS_SRC/pms" "$PMS_SRC"/scripts/*.sh) posix=("$PMS_SRC/docker/pms-exec")
+    if shellcheck -x -s bash -f gcc "${scripts[@]}" && shellcheck -s sh -f gcc "${posix[@]}"; then
+        results+=("PASS shellcheck: $((${#scripts[@]} + ${#posix[@]})) files, no findings")
     else
         failed=1
         results+=("FAIL shellcheck: see above")

@@ -288,7 +288,6 @@ export class PmsStack extends cdk.Stack {
                 PMS_NGINX_WORKERS: 'auto',
                 // The VPC's resolver, so nginx can re-resolve Cloud Map
                 // names when tasks move.
-                PMS_RESOLVER: '169.254.169.253',
                 PMS_PATIENT_HOST: host('patient'),
                 PMS_PATIENT_PORT: String(serviceSpec('patient').port),
                 PMS_ANALYTICS_HOST: host('analytics'),

@@ -5,60 +5,9 @@
 // the stack maps and the tools the stack's health check runs.  (No
 // Docker engine runs here, so the files are read, not built.)
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { SERVICES, ServiceName } from '../lib/services';
-
-const DOCKER_DIR = join(__dirname, '..', '..', 'docker');
-
-interface Stage {
-    from: string;
-    /** Instructions with continuation lines joined; heredoc bodies apart. */
-    instructions: string[];
-    heredocs: string[];
-}
-
-/** Splits a Dockerfile into stages, joining `\` continuations and
- *  setting heredoc bodies (<<'EOF' ... EOF) aside. */
-function parse(text: string): Stage[] {
-    const stages: Stage[] = [];
-    const lines = text.split('\n');
-    for (let i = 0; i < lines.length; i++) {
-        let line = lines[i];
-        if (/^\s*(#|$)/.test(line)) {
-            continue;
-        }
-        while (line.endsWith('\\') && i + 1 < lines.length) {
-            line = line.slice(0, -1) + ' ' + lines[++i].trim();
-        }
-        const here = /<<-?'?([A-Z]+)'?/.exec(line);
-        let body = '';
-        if (here !== null) {
-            while (i + 1 < lines.length && lines[i + 1] !== here[1]) {
-                body += lines[++i] + '\n';
-            }
-            i++;
-        }
-        const from = /^FROM\s+(\S+)/.exec(line);
-        if (from !== null) {
-            stages.push({ from: from[1], instructions: [line], heredocs: [] });
-            continue;
-        }
-        assert.ok(stages.length > 0 || /^ARG\s/.test(line), `instruction before FROM: ${line}`);
-        if (stages.length > 0) {
-            stages[stages.length - 1].instructions.push(line);
-            if (here !== null) {
-                stages[stages.length - 1].heredocs.push(body);
-            }
-        }
-    }
-    return stages;
-}
-
-function dockerfile(name: ServiceName): Stage[] {
-    return parse(readFileSync(join(DOCKER_DIR, `${name}.Dockerfile`), 'utf8'));
-}
+import { dockerfile, Stage } from './helpers';
 
 /** Packages an apt-get install line of the stage installs. */
 function aptPackages(stage: Stage): string[] {
