@@ -47,8 +47,8 @@ load_thread(void *arg)
         req.patientid = id;
         if (pms_grpc_unary(load_ch, cq, "/BillingService/CreateBillingAccount",
                 &req.base, &billing_response__descriptor, 2000, &resp, err,
-                sizeof(err)) == GRPC_STATUS_OK)
-        {
+                sizeof(err))
+            == GRPC_STATUS_OK) {
             protobuf_c_message_free_unpacked(resp, NULL);
             atomic_fetch_add(&load_calls, 1);
         } else {
@@ -57,9 +57,9 @@ load_thread(void *arg)
     }
     grpc_completion_queue_shutdown(cq);
     while (grpc_completion_queue_pluck(cq, NULL,
-               gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type
-           != GRPC_QUEUE_SHUTDOWN)
-    {
+               gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type
+        != GRPC_QUEUE_SHUTDOWN) {
     }
     grpc_completion_queue_destroy(cq);
     return NULL;

@@ -95,9 +95,9 @@ api_etag(pms_resp_t *resp, const PGresult *res)
 static int
 api_read_body(pms_req_t *req, pms_resp_t *resp, patient_input_t *in)
 {
-    json_t       *body, *problem, *errors;
-    json_error_t  jerr;
-    char          today[11], detail[256];
+    json_t      *body, *problem, *errors;
+    json_error_t jerr;
+    char         today[11], detail[256];
 
     if (!pms_media_type_is(req->content_type, "application/json")) {
         return pms_resp_problem(resp, 415,
@@ -106,11 +106,12 @@ api_read_body(pms_req_t *req, pms_resp_t *resp, patient_input_t *in)
     if (req->body == NULL) {
         return pms_resp_problem(resp, 400, "the request has no body");
     }
-    body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    body = json_loadb(req->body, req->body_len,
+        JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (body == NULL) {
         snprintf(detail, sizeof(detail),
-            "malformed JSON at line %d, column %d: %s", jerr.line,
-            jerr.column, jerr.text);
+            "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
+            jerr.text);
         return pms_resp_problem(resp, 400, detail);
     }
     pms_req_defer(req, api_decref, body);
@@ -166,8 +167,7 @@ api_url_encode(FILE *out, const char *in)
 
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
             || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-            || c == '~')
-        {
+            || c == '~') {
             fputc(c, out);
         } else {
             fprintf(out, "%%%02X", c);
@@ -239,8 +239,7 @@ typedef struct {
 } api_page_t;
 
 static void
-api_page(const patient_list_query_t *lq, const PGresult *res,
-    api_page_t *pg)
+api_page(const patient_list_query_t *lq, const PGresult *res, api_page_t *pg)
 {
     int n = PQntuples(res), more = n > lq->size;
     int backward = lq->cursor.dir == PATIENT_CURSOR_BEFORE
@@ -250,7 +249,8 @@ api_page(const patient_list_query_t *lq, const PGresult *res,
     pg->shown = more ? (int) lq->size : n;
     pg->first = backward ? pg->shown - 1 : 0;
     pg->last = backward ? 0 : pg->shown - 1;
-    pg->has_prev = backward ? more
+    pg->has_prev = backward
+        ? more
         : lq->cursor.dir == PATIENT_CURSOR_AFTER || lq->page > 1;
     pg->has_next = backward ? lq->cursor.dir == PATIENT_CURSOR_BEFORE : more;
 }
@@ -264,14 +264,15 @@ api_page(const patient_list_query_t *lq, const PGresult *res,
  * long q is never cut.
  */
 static void
-api_link(patient_ctx_t *ctx, pms_resp_t *resp,
-    const patient_list_query_t *lq, const api_page_t *pg)
+api_link(patient_ctx_t *ctx, pms_resp_t *resp, const patient_list_query_t *lq,
+    const api_page_t *pg)
 {
-    char   *link = NULL;
-    size_t  len = 0;
-    FILE   *out = open_memstream(&link, &len);
-    int     bad = 0, keyed = lq->cursor.dir == PATIENT_CURSOR_AFTER
-                             || lq->cursor.dir == PATIENT_CURSOR_BEFORE;
+    char  *link = NULL;
+    size_t len = 0;
+    FILE  *out = open_memstream(&link, &len);
+    int    bad = 0,
+        keyed = lq->cursor.dir == PATIENT_CURSOR_AFTER
+        || lq->cursor.dir == PATIENT_CURSOR_BEFORE;
     const PGresult *at = pg->shown > 0 ? pg->res : NULL;
 
     if (out == NULL) {
@@ -280,12 +281,14 @@ api_link(patient_ctx_t *ctx, pms_resp_t *resp,
     }
     bad |= api_link_one(out, ctx, lq, PATIENT_CURSOR_NONE, NULL, 0, "first");
     if (pg->has_prev && (at != NULL || keyed)) {
-        bad |= api_link_one(out, ctx, lq, at != NULL ? PATIENT_CURSOR_BEFORE
-            : PATIENT_CURSOR_LAST, at, pg->first, "prev");
+        bad |= api_link_one(out, ctx, lq,
+            at != NULL ? PATIENT_CURSOR_BEFORE : PATIENT_CURSOR_LAST, at,
+            pg->first, "prev");
     }
     if (pg->has_next && (at != NULL || keyed)) {
-        bad |= api_link_one(out, ctx, lq, at != NULL ? PATIENT_CURSOR_AFTER
-            : PATIENT_CURSOR_NONE, at, pg->last, "next");
+        bad |= api_link_one(out, ctx, lq,
+            at != NULL ? PATIENT_CURSOR_AFTER : PATIENT_CURSOR_NONE, at,
+            pg->last, "next");
     }
     bad |= api_link_one(out, ctx, lq, PATIENT_CURSOR_LAST, NULL, 0, "last");
     bad |= ferror(out);
@@ -306,8 +309,8 @@ api_link(patient_ctx_t *ctx, pms_resp_t *resp,
 #define PATIENT_EXACT_MAX 1000
 
 static pms_status_t
-api_total(patient_ctx_t *ctx, pms_resp_t *resp,
-    const patient_list_query_t *lq, const api_page_t *pg)
+api_total(patient_ctx_t *ctx, pms_resp_t *resp, const patient_list_query_t *lq,
+    const api_page_t *pg)
 {
     long         total = 0, estimate = 0;
     int          exact = 1;
@@ -320,23 +323,23 @@ api_total(patient_ctx_t *ctx, pms_resp_t *resp,
     if (lq->total == PATIENT_TOTAL_ACCURATE) {
         st = patient_store_count(ctx->db, lq, -1, &total);
     } else if (lq->cursor.dir == PATIENT_CURSOR_NONE && lq->page == 1
-               && !pg->has_next)
-    {
+        && !pg->has_next) {
         total = pg->shown;
-    } else if ((st = patient_store_estimate(ctx->db, lq, &estimate)) == PMS_OK) {
+    } else if ((st = patient_store_estimate(ctx->db, lq, &estimate))
+        == PMS_OK) {
         total = estimate;
         exact = 0;
         if (estimate <= PATIENT_EXACT_MAX) {
-            st = patient_store_count(ctx->db, lq, PATIENT_EXACT_MAX + 1,
-                &total);
+            st =
+                patient_store_count(ctx->db, lq, PATIENT_EXACT_MAX + 1, &total);
             exact = total <= PATIENT_EXACT_MAX;
             total = exact ? total : (estimate > total ? estimate : total);
         }
     }
     if (st == PMS_OK) {
         pms_resp_header(resp, "X-Total-Count", "%ld", total);
-        pms_resp_header(resp, "X-Total-Accuracy", exact ? "accurate"
-            : "estimate");
+        pms_resp_header(resp, "X-Total-Accuracy",
+            exact ? "accurate" : "estimate");
     }
     return st;
 }
@@ -373,8 +376,8 @@ api_list(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
     step = pg.first <= pg.last ? 1 : -1;
     for (i = 0; arr != NULL && i < pg.shown; i++) {
         if (json_array_append_new(arr,
-                patient_to_json(res, pg.first + i * step)) != 0)
-        {
+                patient_to_json(res, pg.first + i * step))
+            != 0) {
             json_decref(arr);
             arr = NULL;
         }
@@ -469,7 +472,7 @@ api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
             account[0] != '\0' ? account : NULL, api_actor(req), &ev, &res);
     }
     patient_event_free(&ev);
-    if (st == PMS_OK && PQntuples(res) == 0) {      /* resent after a commit */
+    if (st == PMS_OK && PQntuples(res) == 0) { /* resent after a commit */
         PQclear(res);
         st = patient_store_get(ctx->db, id, 0, &res);
     }
@@ -480,16 +483,16 @@ api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
         return api_fail(resp, st, "create");
     }
     pms_req_defer(req, api_pqclear, res);
-    pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s?}", "patient_id", id,
-        "client", api_actor(req)), "patient created");
+    pms_log_fields(PMS_LOG_INFO,
+        json_pack("{s:s, s:s?}", "patient_id", id, "client", api_actor(req)),
+        "patient created");
     pms_resp_header(resp, "Location", "%s/patients/%s", ctx->public_prefix, id);
     api_etag(resp, res);
     return pms_resp_json(resp, 201, patient_to_json(res, 0));
 }
 
 static int
-api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
-    const char *id)
+api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
 {
     patient_input_t in;
     PGresult       *cur, *res;
@@ -510,14 +513,13 @@ api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     pms_req_defer(req, api_pqclear, cur);
     if (in.registered_date == NULL
         && (status = api_dates_or_fail(resp, in.date_of_birth,
-                PQgetvalue(cur, 0, PATIENT_COL_REGISTERED))) != 0)
-    {
+                PQgetvalue(cur, 0, PATIENT_COL_REGISTERED)))
+            != 0) {
         pms_db_rollback(ctx->db);
         return status;
     }
     if (!patient_if_match(pms_req_param(req, "HTTP_IF_MATCH"),
-            atol(PQgetvalue(cur, 0, PATIENT_COL_VERSION))))
-    {
+            atol(PQgetvalue(cur, 0, PATIENT_COL_VERSION)))) {
         pms_db_rollback(ctx->db);
         api_etag(resp, cur);
         return pms_resp_problem(resp, 412,
@@ -535,15 +537,15 @@ api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
         pms_db_rollback(ctx->db);
         return api_fail(resp, st, "update");
     }
-    pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s?}", "patient_id", id,
-        "client", api_actor(req)), "patient updated");
+    pms_log_fields(PMS_LOG_INFO,
+        json_pack("{s:s, s:s?}", "patient_id", id, "client", api_actor(req)),
+        "patient updated");
     api_etag(resp, res);
     return pms_resp_json(resp, 200, patient_to_json(res, 0));
 }
 
 static int
-api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
-    const char *id)
+api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
 {
     PGresult    *res;
     pms_status_t st;
@@ -563,8 +565,9 @@ api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
         pms_db_rollback(ctx->db);
         return api_fail(resp, st, "delete");
     }
-    pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s?}", "patient_id", id,
-        "client", api_actor(req)), "patient deleted");
+    pms_log_fields(PMS_LOG_INFO,
+        json_pack("{s:s, s:s?}", "patient_id", id, "client", api_actor(req)),
+        "patient deleted");
     resp->status = 204;
     return 204;
 }
@@ -580,11 +583,12 @@ api_health(patient_ctx_t *ctx, pms_resp_t *resp)
     const char *name, *state;
     int         up = 1;
 
-    json_object_set_new(checks, "database", json_string(
-        pms_db_ensure(ctx->db) == PMS_OK ? "UP" : "DOWN"));
+    json_object_set_new(checks, "database",
+        json_string(pms_db_ensure(ctx->db) == PMS_OK ? "UP" : "DOWN"));
     patient_billing_health(ctx->billing, checks);
     patient_outbox_health(ctx->db, checks);
-    json_object_foreach(checks, name, v) {
+    json_object_foreach(checks, name, v)
+    {
         state = json_is_object(v)
             ? json_string_value(json_object_get(v, "status"))
             : json_string_value(v);
@@ -592,8 +596,9 @@ api_health(patient_ctx_t *ctx, pms_resp_t *resp)
             up = 0;
         }
     }
-    return pms_resp_json(resp, up ? 200 : 503, json_pack("{s:s, s:o}",
-        "status", up ? "UP" : "DOWN", "checks", checks));
+    return pms_resp_json(resp, up ? 200 : 503,
+        json_pack("{s:s, s:o}", "status", up ? "UP" : "DOWN", "checks",
+            checks));
 }
 
 static int

@@ -11,9 +11,9 @@
 #include "pms_http.h"
 
 typedef struct {
-    pms_db_t          *db;       /* this worker's connection (owned) */
-    patient_billing_t *billing;  /* this worker's billing client (owned) */
-    const char        *public_prefix;  /* "/api": what the gateway strips */
+    pms_db_t          *db;            /* this worker's connection (owned) */
+    patient_billing_t *billing;       /* this worker's billing client (owned) */
+    const char        *public_prefix; /* "/api": what the gateway strips */
 } patient_ctx_t;
 
 /* pms_handler_fn for the patient service; ctx is a patient_ctx_t. */

@@ -26,10 +26,10 @@ struct patient_billing_s {
 patient_billing_t *
 patient_billing_new(const char *target, long timeout_ms)
 {
-    patient_billing_t       *b;
+    patient_billing_t        *b;
     grpc_channel_credentials *creds;
-    grpc_arg                 args[3];
-    grpc_channel_args        chargs;
+    grpc_arg                  args[3];
+    grpc_channel_args         chargs;
 
     b = calloc(1, sizeof(*b));
     if (b == NULL) {
@@ -52,10 +52,10 @@ patient_billing_new(const char *target, long timeout_ms)
     chargs.args = args;
     creds = grpc_insecure_credentials_create();
     b->ch = grpc_channel_create(target, creds, &chargs);
-    grpc_channel_credentials_release(creds);    /* the channel keeps a ref */
+    grpc_channel_credentials_release(creds); /* the channel keeps a ref */
     b->cq = grpc_completion_queue_create_for_pluck(NULL);
     b->timeout_ms = timeout_ms;
-    (void) grpc_channel_check_connectivity_state(b->ch, 1);  /* connect now */
+    (void) grpc_channel_check_connectivity_state(b->ch, 1); /* connect now */
     return b;
 }
 
@@ -68,9 +68,9 @@ patient_billing_free(patient_billing_t *b)
     grpc_channel_destroy(b->ch);
     grpc_completion_queue_shutdown(b->cq);
     while (grpc_completion_queue_pluck(b->cq, NULL,
-               gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type
-           != GRPC_QUEUE_SHUTDOWN)
-    {
+               gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type
+        != GRPC_QUEUE_SHUTDOWN) {
     }
     grpc_completion_queue_destroy(b->cq);
     free(b);
@@ -94,8 +94,9 @@ patient_billing_create_account(patient_billing_t *b, const char *patient_id,
         &req.base, &billing_response__descriptor, b->timeout_ms, &m, err,
         sizeof(err));
     if (code != GRPC_STATUS_OK) {
-        pms_log_fields(PMS_LOG_WARN, json_pack("{s:s, s:s}", "patient_id",
-            patient_id, "grpc_status", pms_grpc_status_name(code)),
+        pms_log_fields(PMS_LOG_WARN,
+            json_pack("{s:s, s:s}", "patient_id", patient_id, "grpc_status",
+                pms_grpc_status_name(code)),
             "billing failed: %s", err);
         return PMS_UNAVAILABLE;
     }
@@ -121,13 +122,15 @@ patient_billing_delete_account(patient_billing_t *b, const char *patient_id)
 
     req.patientid = (char *) patient_id;
     code = pms_grpc_unary(b->ch, b->cq, "/BillingService/DeleteBillingAccount",
-        &req.base, &delete_billing_account_response__descriptor,
-        b->timeout_ms, &m, err, sizeof(err));
+        &req.base, &delete_billing_account_response__descriptor, b->timeout_ms,
+        &m, err, sizeof(err));
     if (code != GRPC_STATUS_OK) {
-        pms_log_fields(PMS_LOG_ERROR, json_pack("{s:s, s:s}", "patient_id",
-            patient_id, "grpc_status", pms_grpc_status_name(code)),
+        pms_log_fields(PMS_LOG_ERROR,
+            json_pack("{s:s, s:s}", "patient_id", patient_id, "grpc_status",
+                pms_grpc_status_name(code)),
             "the billing account of a patient that was not stored could not"
-            " be deleted: %s", err);
+            " be deleted: %s",
+            err);
         return PMS_UNAVAILABLE;
     }
     resp = (DeleteBillingAccountResponse *) m;
@@ -138,7 +141,7 @@ patient_billing_delete_account(patient_billing_t *b, const char *patient_id)
 void
 patient_billing_health(patient_billing_t *b, json_t *checks)
 {
-    Grpc__Health__V1__HealthCheckRequest   req =
+    Grpc__Health__V1__HealthCheckRequest req =
         GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     Grpc__Health__V1__HealthCheckResponse *resp;
     ProtobufCMessage                      *m;
@@ -153,7 +156,7 @@ patient_billing_health(patient_billing_t *b, json_t *checks)
     if (code == GRPC_STATUS_OK) {
         resp = (Grpc__Health__V1__HealthCheckResponse *) m;
         up = resp->status
-             == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+            == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
         grpc__health__v1__health_check_response__free_unpacked(resp, NULL);
     }
     json_object_set_new(checks, "billing", json_string(up ? "UP" : "DOWN"));

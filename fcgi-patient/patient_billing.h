@@ -20,7 +20,7 @@ typedef struct patient_billing_s patient_billing_t;
  * the worker after fork, never in the master.  NULL when out of memory.
  */
 patient_billing_t *patient_billing_new(const char *target, long timeout_ms);
-void patient_billing_free(patient_billing_t *b);
+void               patient_billing_free(patient_billing_t *b);
 
 /*
  * Creates (or finds) the account of a patient; writes its id into
@@ -37,7 +37,7 @@ pms_status_t patient_billing_create_account(patient_billing_t *b,
  * PMS_UNAVAILABLE (logged as an error: the account is left behind).
  */
 pms_status_t patient_billing_delete_account(patient_billing_t *b,
-    const char *patient_id);
+    const char                                                *patient_id);
 
 /* Adds this dependency's state to the /health checks object. */
 void patient_billing_health(patient_billing_t *b, json_t *checks);

@@ -15,7 +15,7 @@
 #define CURSOR_PAYLOAD_MAX (2 + PMS_UUID_LEN + PATIENT_CURSOR_NAME_MAX)
 #define CURSOR_TEXT_MAX    ((CURSOR_PAYLOAD_MAX + 2) / 3 * 4)
 
-static const char cursor_dirs[] = " abl";   /* indexed by the enum */
+static const char cursor_dirs[] = " abl"; /* indexed by the enum */
 
 char *
 patient_cursor_encode(patient_cursor_dir_t dir, const char *id,
@@ -69,8 +69,7 @@ cursor_std_base64(const char *text, char *out, size_t *outlen)
         char c = text[i];
 
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-        {
+                || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
             return -1;
         }
         out[i] = c == '-' ? '+' : c == '_' ? '/' : c;
@@ -80,7 +79,7 @@ cursor_std_base64(const char *text, char *out, size_t *outlen)
     }
     out[i] = '\0';
     *outlen = i;
-    return (int) (i - len);       /* padding added */
+    return (int) (i - len); /* padding added */
 }
 
 int
@@ -104,7 +103,7 @@ patient_cursor_decode(const char *text, patient_cursor_t *out)
     if (payload[0] != '1' || memchr(payload, '\0', n) != NULL) {
         return -1;
     }
-    d = strchr(cursor_dirs + 1, payload[1]);    /* NUL excluded above */
+    d = strchr(cursor_dirs + 1, payload[1]); /* NUL excluded above */
     if (d == NULL) {
         return -1;
     }

@@ -10,13 +10,13 @@
 
 #include "pms_uuid.h"
 
-#define PATIENT_CURSOR_NAME_MAX 400         /* 100 characters of UTF-8 */
+#define PATIENT_CURSOR_NAME_MAX 400 /* 100 characters of UTF-8 */
 
 typedef enum {
-    PATIENT_CURSOR_NONE,     /* no cursor: the first page (or page=) */
-    PATIENT_CURSOR_AFTER,    /* the rows after (name, id) */
-    PATIENT_CURSOR_BEFORE,   /* the rows before (name, id) */
-    PATIENT_CURSOR_LAST      /* the last page */
+    PATIENT_CURSOR_NONE,   /* no cursor: the first page (or page=) */
+    PATIENT_CURSOR_AFTER,  /* the rows after (name, id) */
+    PATIENT_CURSOR_BEFORE, /* the rows before (name, id) */
+    PATIENT_CURSOR_LAST    /* the last page */
 } patient_cursor_dir_t;
 
 typedef struct {

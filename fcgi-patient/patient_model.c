@@ -11,18 +11,18 @@
 #include "pms_valid.h"
 
 static const pms_field_spec_t patient_fields[] = {
-    { "name",             PMS_FIELD_TEXT,  PMS_FIELD_REQUIRED, 1, 100 },
-    { "email",            PMS_FIELD_EMAIL, PMS_FIELD_REQUIRED, 3, 254 },
-    { "address",          PMS_FIELD_TEXT,  PMS_FIELD_REQUIRED, 1, 255 },
-    { "dateOfBirth",      PMS_FIELD_DATE,
-                          PMS_FIELD_REQUIRED | PMS_FIELD_NOT_FUTURE, 10, 10 },
-    { "registeredDate",   PMS_FIELD_DATE,  PMS_FIELD_NOT_FUTURE, 10, 10 },
-    { "id",               PMS_FIELD_TEXT,  PMS_FIELD_READONLY, 0, 0 },
-    { "billingAccountId", PMS_FIELD_TEXT,  PMS_FIELD_READONLY, 0, 0 },
-    { "createdAt",        PMS_FIELD_TEXT,  PMS_FIELD_READONLY, 0, 0 },
-    { "updatedAt",        PMS_FIELD_TEXT,  PMS_FIELD_READONLY, 0, 0 },
-    { "createdBy",        PMS_FIELD_TEXT,  PMS_FIELD_READONLY, 0, 0 },
-    { "updatedBy",        PMS_FIELD_TEXT,  PMS_FIELD_READONLY, 0, 0 },
+    { "name", PMS_FIELD_TEXT, PMS_FIELD_REQUIRED, 1, 100 },
+    { "email", PMS_FIELD_EMAIL, PMS_FIELD_REQUIRED, 3, 254 },
+    { "address", PMS_FIELD_TEXT, PMS_FIELD_REQUIRED, 1, 255 },
+    { "dateOfBirth", PMS_FIELD_DATE, PMS_FIELD_REQUIRED | PMS_FIELD_NOT_FUTURE,
+        10, 10 },
+    { "registeredDate", PMS_FIELD_DATE, PMS_FIELD_NOT_FUTURE, 10, 10 },
+    { "id", PMS_FIELD_TEXT, PMS_FIELD_READONLY, 0, 0 },
+    { "billingAccountId", PMS_FIELD_TEXT, PMS_FIELD_READONLY, 0, 0 },
+    { "createdAt", PMS_FIELD_TEXT, PMS_FIELD_READONLY, 0, 0 },
+    { "updatedAt", PMS_FIELD_TEXT, PMS_FIELD_READONLY, 0, 0 },
+    { "createdBy", PMS_FIELD_TEXT, PMS_FIELD_READONLY, 0, 0 },
+    { "updatedBy", PMS_FIELD_TEXT, PMS_FIELD_READONLY, 0, 0 },
 };
 
 static const char *
@@ -40,7 +40,8 @@ patient_validate(json_t *body, const char *today, patient_input_t *in,
     size_t n;
 
     n = pms_validate(patient_fields,
-        sizeof(patient_fields) / sizeof(patient_fields[0]), body, today, errors);
+        sizeof(patient_fields) / sizeof(patient_fields[0]), body, today,
+        errors);
     if (!json_is_object(body)) {
         return n;
     }
@@ -49,8 +50,8 @@ patient_validate(json_t *body, const char *today, patient_input_t *in,
     in->address = model_string(body, "address");
     in->date_of_birth = model_string(body, "dateOfBirth");
     in->registered_date = model_string(body, "registeredDate");
-    return n + patient_check_dates(in->date_of_birth, in->registered_date,
-        errors);
+    return n
+        + patient_check_dates(in->date_of_birth, in->registered_date, errors);
 }
 
 size_t
@@ -59,8 +60,7 @@ patient_check_dates(const char *date_of_birth, const char *registered_date,
 {
     if (registered_date == NULL || date_of_birth == NULL
         || !pms_valid_date(registered_date) || !pms_valid_date(date_of_birth)
-        || strcmp(registered_date, date_of_birth) >= 0)
-    {
+        || strcmp(registered_date, date_of_birth) >= 0) {
         return 0;
     }
     return pms_errors_add(errors, "registeredDate",
@@ -72,8 +72,10 @@ static const struct {
     const char *key;
     int         col;
 } model_members[] = {
-    { "id", PATIENT_COL_ID }, { "name", PATIENT_COL_NAME },
-    { "email", PATIENT_COL_EMAIL }, { "address", PATIENT_COL_ADDRESS },
+    { "id", PATIENT_COL_ID },
+    { "name", PATIENT_COL_NAME },
+    { "email", PATIENT_COL_EMAIL },
+    { "address", PATIENT_COL_ADDRESS },
     { "dateOfBirth", PATIENT_COL_DOB },
     { "registeredDate", PATIENT_COL_REGISTERED },
     { "billingAccountId", PATIENT_COL_BILLING },
@@ -101,11 +103,10 @@ patient_to_json(const PGresult *res, int r)
         int c = model_members[i].col;
 
         v = PQgetisnull(res, r, c) ? json_null()
-            : json_stringn_nocheck(PQgetvalue(res, r, c),
-                  (size_t) PQgetlength(res, r, c));
+                                   : json_stringn_nocheck(PQgetvalue(res, r, c),
+                                       (size_t) PQgetlength(res, r, c));
         if (v == NULL
-            || json_object_set_new_nocheck(obj, model_members[i].key, v) != 0)
-        {
+            || json_object_set_new_nocheck(obj, model_members[i].key, v) != 0) {
             json_decref(obj);
             return NULL;
         }

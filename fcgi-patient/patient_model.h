@@ -11,10 +11,19 @@
 
 /* Column order every patient SELECT/RETURNING uses (see patient_store.c). */
 enum {
-    PATIENT_COL_ID, PATIENT_COL_NAME, PATIENT_COL_EMAIL, PATIENT_COL_ADDRESS,
-    PATIENT_COL_DOB, PATIENT_COL_REGISTERED, PATIENT_COL_BILLING,
-    PATIENT_COL_CREATED_AT, PATIENT_COL_UPDATED_AT, PATIENT_COL_VERSION,
-    PATIENT_COL_CREATED_BY, PATIENT_COL_UPDATED_BY, PATIENT_NCOLS
+    PATIENT_COL_ID,
+    PATIENT_COL_NAME,
+    PATIENT_COL_EMAIL,
+    PATIENT_COL_ADDRESS,
+    PATIENT_COL_DOB,
+    PATIENT_COL_REGISTERED,
+    PATIENT_COL_BILLING,
+    PATIENT_COL_CREATED_AT,
+    PATIENT_COL_UPDATED_AT,
+    PATIENT_COL_VERSION,
+    PATIENT_COL_CREATED_BY,
+    PATIENT_COL_UPDATED_BY,
+    PATIENT_NCOLS
 };
 
 /* A validated request body.  Strings are borrowed from the JSON body. */
@@ -23,7 +32,7 @@ typedef struct {
     const char *email;
     const char *address;
     const char *date_of_birth;
-    const char *registered_date;    /* NULL when absent */
+    const char *registered_date; /* NULL when absent */
 } patient_input_t;
 
 /*

@@ -19,9 +19,9 @@ patient_event_make(patient_event_t *out, const char *type,
     const char *registered_date)
 {
     Patient__Events__PatientEvent ev = PATIENT__EVENTS__PATIENT_EVENT__INIT;
-    char          now[PMS_TIMESTAMP_LEN];
-    uint8_t       buf[2048];
-    size_t        len, i;
+    char                          now[PMS_TIMESTAMP_LEN];
+    uint8_t                       buf[2048];
+    size_t                        len, i;
 
     out->payload = NULL;
     if (pms_uuid_v4(out->event_id) != 0) {
@@ -41,7 +41,7 @@ patient_event_make(patient_event_t *out, const char *type,
         return PMS_ERROR;
     }
     patient__events__patient_event__pack(&ev, buf);
-    out->payload = malloc(len * 2 + 3);      /* bytea text input: \x + hex */
+    out->payload = malloc(len * 2 + 3); /* bytea text input: \x + hex */
     if (out->payload == NULL) {
         return PMS_ERROR;
     }

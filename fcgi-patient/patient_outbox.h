@@ -15,7 +15,7 @@
 /* A PatientEvent ready for the outbox: its id and its bytes as bytea text. */
 typedef struct {
     char  event_id[PMS_UUID_LEN + 1];
-    char *payload;           /* "\\x<hex>"; owned: patient_event_free() */
+    char *payload; /* "\\x<hex>"; owned: patient_event_free() */
 } patient_event_t;
 
 /*
@@ -25,7 +25,7 @@ typedef struct {
 pms_status_t patient_event_make(patient_event_t *ev, const char *type,
     const char *patient_id, const char *name, const char *email,
     const char *registered_date);
-void patient_event_free(patient_event_t *ev);
+void         patient_event_free(patient_event_t *ev);
 
 /*
  * Adds the event of type (PATIENT_CREATED, PATIENT_UPDATED,

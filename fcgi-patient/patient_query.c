@@ -42,7 +42,7 @@ patient_url_decode(const char *in, size_t len, char *out, size_t outlen)
             c = ' ';
         } else if (c == '%') {
             if (i + 2 >= len) {
-                return -1;      /* a truncated escape */
+                return -1; /* a truncated escape */
             }
             hi = query_hex((unsigned char) in[i + 1]);
             lo = query_hex((unsigned char) in[i + 2]);
@@ -100,7 +100,7 @@ query_param(const char *key, const char *val, patient_list_query_t *out,
 {
     static const char *const names[] = { "page", "size", "q", "email",
         "birthDate", "cursor", "total" };
-    size_t i;
+    size_t                   i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (strcmp(key, names[i]) == 0) {
@@ -108,7 +108,8 @@ query_param(const char *key, const char *val, patient_list_query_t *out,
         }
     }
     if (i == sizeof(names) / sizeof(names[0])) {
-        return pms_errors_add(errors, key, "is not a known parameter (page,"
+        return pms_errors_add(errors, key,
+            "is not a known parameter (page,"
             " size, q, email, birthDate, cursor, total)");
     }
     if (*seen & (1u << i)) {
@@ -117,14 +118,18 @@ query_param(const char *key, const char *val, patient_list_query_t *out,
     *seen |= 1u << i;
     switch (i) {
     case 0:
-        return query_long(val, 1, 1000000, &out->page) == 0 ? 0
-            : pms_errors_add(errors, key, "must be an integer from 1 to 1000000");
+        return query_long(val, 1, 1000000, &out->page) == 0
+            ? 0
+            : pms_errors_add(errors, key,
+                "must be an integer from 1 to 1000000");
     case 1:
-        return query_long(val, 1, PATIENT_PAGE_MAX_SIZE, &out->size) == 0 ? 0
+        return query_long(val, 1, PATIENT_PAGE_MAX_SIZE, &out->size) == 0
+            ? 0
             : pms_errors_add(errors, key, "must be an integer from 1 to 500");
     case 2:
         if (pms_utf8_len(val) > PATIENT_Q_MAX || query_has_control(val)) {
-            return pms_errors_add(errors, key, "must be at most 100 characters,"
+            return pms_errors_add(errors, key,
+                "must be at most 100 characters,"
                 " none of them control characters");
         }
         snprintf(out->q, sizeof(out->q), "%s", val);
@@ -142,9 +147,11 @@ query_param(const char *key, const char *val, patient_list_query_t *out,
         memcpy(out->birth_date, val, sizeof(out->birth_date)); /* 10 + NUL */
         return 0;
     case 5:
-        return patient_cursor_decode(val, &out->cursor) == 0 ? 0
-            : pms_errors_add(errors, key, "is not a cursor this service made;"
-                  " follow the Link header's URLs");
+        return patient_cursor_decode(val, &out->cursor) == 0
+            ? 0
+            : pms_errors_add(errors, key,
+                "is not a cursor this service made;"
+                " follow the Link header's URLs");
     default:
         if (strcmp(val, "estimate") == 0) {
             out->total = PATIENT_TOTAL_ESTIMATE;
@@ -168,7 +175,8 @@ query_paging(const patient_list_query_t *out, unsigned seen, json_t *errors)
         return pms_errors_add(errors, "page", "cannot be combined with cursor");
     }
     if ((out->page - 1) * out->size > PATIENT_OFFSET_MAX) {
-        return pms_errors_add(errors, "page", "reaches past the first 10000"
+        return pms_errors_add(errors, "page",
+            "reaches past the first 10000"
             " rows; follow the Link header's rel=\"next\" cursor instead");
     }
     return 0;
@@ -197,13 +205,13 @@ patient_parse_list_query(const char *qs, patient_list_query_t *out,
             continue;
         }
         if (eq == NULL
-            || patient_url_decode(p, eq - p, key, sizeof(key)) != 0)
-        {
+            || patient_url_decode(p, eq - p, key, sizeof(key)) != 0) {
             count += pms_errors_add(errors, "query",
                 "parameters must be name=value");
         } else if (patient_url_decode(eq + 1, plen - (eq - p) - 1, val,
-                       sizeof(val)) != 0 || !pms_utf8_valid(val))
-        {
+                       sizeof(val))
+                != 0
+            || !pms_utf8_valid(val)) {
             count += pms_errors_add(errors, key,
                 "is not a valid value or is too long");
         } else {
@@ -245,8 +253,7 @@ patient_parse_path(const char *path, char *id, size_t idlen)
         return PATIENT_PATH_COLLECTION;
     }
     if (*rest != '/' || strchr(rest + 1, '/') != NULL
-        || strlen(rest + 1) >= idlen)
-    {
+        || strlen(rest + 1) >= idlen) {
         return PATIENT_PATH_NONE;
     }
     snprintf(id, idlen, "%s", rest + 1);
@@ -278,8 +285,7 @@ patient_if_match(const char *header, long version)
         }
         if (strncmp(p, want, wlen) == 0
             && (p[wlen] == '\0' || p[wlen] == ',' || p[wlen] == ' '
-                || p[wlen] == '\t'))
-        {
+                || p[wlen] == '\t')) {
             return 1;
         }
         while (*p != '\0' && *p != ',') {

@@ -14,23 +14,23 @@
 #define PATIENT_PAGE_DEFAULT_SIZE 50
 #define PATIENT_PAGE_MAX_SIZE     500
 #define PATIENT_Q_MAX             100
-#define PATIENT_OFFSET_MAX        10000    /* deeper: follow a cursor */
+#define PATIENT_OFFSET_MAX        10000 /* deeper: follow a cursor */
 
 /* What X-Total-Count tells (the total= parameter). */
 typedef enum {
-    PATIENT_TOTAL_ESTIMATE,  /* default: exact when cheap, else estimated */
-    PATIENT_TOTAL_ACCURATE,  /* always counted: costs a scan of the matches */
-    PATIENT_TOTAL_NONE       /* no count at all */
+    PATIENT_TOTAL_ESTIMATE, /* default: exact when cheap, else estimated */
+    PATIENT_TOTAL_ACCURATE, /* always counted: costs a scan of the matches */
+    PATIENT_TOTAL_NONE      /* no count at all */
 } patient_total_t;
 
 typedef struct {
-    long             page;                /* 1-based */
+    long             page; /* 1-based */
     long             size;
-    char             q[PATIENT_Q_MAX * 4 + 1];  /* substring, "" when none */
-    char             email[255];          /* exact email, "" when none */
-    char             birth_date[11];      /* YYYY-MM-DD, "" when none */
+    char             q[PATIENT_Q_MAX * 4 + 1]; /* substring, "" when none */
+    char             email[255];               /* exact email, "" when none */
+    char             birth_date[11];           /* YYYY-MM-DD, "" when none */
     patient_total_t  total;
-    patient_cursor_t cursor;              /* dir NONE without cursor= */
+    patient_cursor_t cursor; /* dir NONE without cursor= */
 } patient_list_query_t;
 
 /*

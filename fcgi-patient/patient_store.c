@@ -16,20 +16,20 @@
 #include "patient_store.h"
 #include "pms_log.h"
 
-#define PATIENT_COLS \
-    "id::text, name, email, address," \
-    " to_char(date_of_birth, 'YYYY-MM-DD')," \
-    " to_char(registered_date, 'YYYY-MM-DD')," \
-    " billing_account_id," \
+#define PATIENT_COLS                                                                \
+    "id::text, name, email, address,"                                               \
+    " to_char(date_of_birth, 'YYYY-MM-DD'),"                                        \
+    " to_char(registered_date, 'YYYY-MM-DD'),"                                      \
+    " billing_account_id,"                                                          \
     " to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
     " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
     " version::text, created_by, updated_by"
 
 const pms_db_stmt_t patient_store_stmts[] = {
     { "patient_get",
-      "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid" },
+        "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid" },
     { "patient_get_locked",
-      "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid FOR UPDATE" },
+        "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid FOR UPDATE" },
     /*
      * A create in one statement, so one round trip and one commit: the
      * row with its billing account, and its outbox event.  ON CONFLICT
@@ -39,29 +39,29 @@ const pms_db_stmt_t patient_store_stmts[] = {
      * patient still fails with 23505.
      */
     { "patient_create",
-      "WITH p AS (INSERT INTO patient (id, name, email, address,"
-      " date_of_birth, registered_date, billing_account_id, created_by,"
-      " updated_by) VALUES ($1::uuid, $2, $3, $4, $5::date, $6::date, $7,"
-      " $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " PATIENT_COLS "),"
-      " o AS (INSERT INTO outbox (event_id, patient_id, event_type, payload)"
-      " SELECT $9::uuid, $1::uuid, 'PATIENT_CREATED', $10::bytea FROM p)"
-      " SELECT * FROM p" },
+        "WITH p AS (INSERT INTO patient (id, name, email, address,"
+        " date_of_birth, registered_date, billing_account_id, created_by,"
+        " updated_by) VALUES ($1::uuid, $2, $3, $4, $5::date, $6::date, $7,"
+        " $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " PATIENT_COLS "),"
+        " o AS (INSERT INTO outbox (event_id, patient_id, event_type, payload)"
+        " SELECT $9::uuid, $1::uuid, 'PATIENT_CREATED', $10::bytea FROM p)"
+        " SELECT * FROM p" },
     { "patient_update",
-      "UPDATE patient SET name = $2, email = $3, address = $4,"
-      " date_of_birth = $5::date,"
-      " registered_date = COALESCE($6::date, registered_date),"
-      " updated_by = $7, version = version + 1, updated_at = now()"
-      " WHERE id = $1::uuid RETURNING " PATIENT_COLS },
+        "UPDATE patient SET name = $2, email = $3, address = $4,"
+        " date_of_birth = $5::date,"
+        " registered_date = COALESCE($6::date, registered_date),"
+        " updated_by = $7, version = version + 1, updated_at = now()"
+        " WHERE id = $1::uuid RETURNING " PATIENT_COLS },
     { "outbox_insert",
-      "INSERT INTO outbox (event_id, patient_id, event_type, payload)"
-      " VALUES ($1::uuid, $2::uuid, $3, $4::bytea)" },
+        "INSERT INTO outbox (event_id, patient_id, event_type, payload)"
+        " VALUES ($1::uuid, $2::uuid, $3, $4::bytea)" },
     { "outbox_backlog",
-      "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL),"
-      " (SELECT consumer_lag FROM relay_status WHERE id = 1),"
-      " (SELECT extract(epoch FROM now() - measured_at)::int"
-      "  FROM relay_status WHERE id = 1)" },
+        "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL),"
+        " (SELECT consumer_lag FROM relay_status WHERE id = 1),"
+        " (SELECT extract(epoch FROM now() - measured_at)::int"
+        "  FROM relay_status WHERE id = 1)" },
     { "patient_delete",
-      "DELETE FROM patient WHERE id = $1::uuid RETURNING " PATIENT_COLS },
+        "DELETE FROM patient WHERE id = $1::uuid RETURNING " PATIENT_COLS },
 };
 
 const size_t patient_store_nstmts =
@@ -79,13 +79,14 @@ store_one_row(pms_status_t st, PGresult **res)
 }
 
 pms_status_t
-patient_store_get(pms_db_t *db, const char *id, int for_update,
-    PGresult **res)
+patient_store_get(pms_db_t *db, const char *id, int for_update, PGresult **res)
 {
     const char *params[1] = { id };
 
     return store_one_row(pms_db_exec(db,
-        for_update ? "patient_get_locked" : "patient_get", 1, params, res), res);
+                             for_update ? "patient_get_locked" : "patient_get",
+                             1, params, res),
+        res);
 }
 
 /* A statement built from fragments, and the values of its $n. */
@@ -107,7 +108,7 @@ store_add(store_sql_t *q, const char *fmt, ...)
     n = vsnprintf(q->sql + q->len, sizeof(q->sql) - q->len, fmt, ap);
     va_end(ap);
     if (n > 0) {
-        q->len += (size_t) n;       /* fragments are fixed: always fits */
+        q->len += (size_t) n; /* fragments are fixed: always fits */
     }
 }
 
@@ -146,9 +147,9 @@ store_where(store_sql_t *q, const patient_list_query_t *lq, int keyset)
             store_bind(q, lq->birth_date));
         sep = " AND ";
     }
-    if (keyset && (lq->cursor.dir == PATIENT_CURSOR_AFTER
-                   || lq->cursor.dir == PATIENT_CURSOR_BEFORE))
-    {
+    if (keyset
+        && (lq->cursor.dir == PATIENT_CURSOR_AFTER
+            || lq->cursor.dir == PATIENT_CURSOR_BEFORE)) {
         const char *op = lq->cursor.dir == PATIENT_CURSOR_AFTER ? ">" : "<";
 
         if (lq->q[0] != '\0') {
@@ -156,9 +157,10 @@ store_where(store_sql_t *q, const patient_list_query_t *lq, int keyset)
                 store_bind(q, lq->cursor.id));
         } else {
             i = store_bind(q, lq->cursor.name);
-            store_add(q, "%s(lower(patient.name), patient.id) %s"
-                " (lower($%d), $%d::uuid)", sep, op, i,
-                store_bind(q, lq->cursor.id));
+            store_add(q,
+                "%s(lower(patient.name), patient.id) %s"
+                " (lower($%d), $%d::uuid)",
+                sep, op, i, store_bind(q, lq->cursor.id));
         }
     }
 }
@@ -176,13 +178,14 @@ static void
 store_order(store_sql_t *q, const patient_list_query_t *lq)
 {
     const char *dir = lq->cursor.dir == PATIENT_CURSOR_BEFORE
-        || lq->cursor.dir == PATIENT_CURSOR_LAST ? " DESC" : "";
+            || lq->cursor.dir == PATIENT_CURSOR_LAST
+        ? " DESC"
+        : "";
 
     if (lq->q[0] != '\0') {
         store_add(q, " ORDER BY patient.id%s", dir);
     } else {
-        store_add(q, " ORDER BY lower(patient.name)%s, patient.id%s", dir,
-            dir);
+        store_add(q, " ORDER BY lower(patient.name)%s, patient.id%s", dir, dir);
     }
 }
 
@@ -228,7 +231,7 @@ patient_store_count(pms_db_t *db, const patient_list_query_t *lq, long cap,
     store_add(&q, "SELECT count(*) FROM (SELECT 1 FROM patient");
     store_where(&q, lq, 0);
     snprintf(scap, sizeof(scap), "%ld", cap);
-    store_add(&q, " LIMIT $%d::bigint) m",      /* LIMIT NULL: all rows */
+    store_add(&q, " LIMIT $%d::bigint) m", /* LIMIT NULL: all rows */
         store_bind(&q, cap > 0 ? scap : NULL));
     st = pms_db_query(db, q.sql, q.n, q.values, &res);
     if (st == PMS_OK) {
@@ -259,11 +262,12 @@ patient_store_estimate(pms_db_t *db, const patient_list_query_t *lq,
     plan = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
     rows = -1;
-    if (json_is_number(json_object_get(json_object_get(
-            json_array_get(plan, 0), "Plan"), "Plan Rows")))
-    {
-        rows = json_number_value(json_object_get(json_object_get(
-            json_array_get(plan, 0), "Plan"), "Plan Rows"));
+    if (json_is_number(
+            json_object_get(json_object_get(json_array_get(plan, 0), "Plan"),
+                "Plan Rows"))) {
+        rows = json_number_value(
+            json_object_get(json_object_get(json_array_get(plan, 0), "Plan"),
+                "Plan Rows"));
     }
     json_decref(plan);
     if (rows < 0 || rows > 1e12) {
@@ -280,8 +284,8 @@ patient_store_create(pms_db_t *db, const char *id, const patient_input_t *in,
     const patient_event_t *ev, PGresult **res)
 {
     const char *params[10] = { id, in->name, in->email, in->address,
-                               in->date_of_birth, registered_date, account_id,
-                               actor, ev->event_id, ev->payload };
+        in->date_of_birth, registered_date, account_id, actor, ev->event_id,
+        ev->payload };
 
     return pms_db_exec(db, "patient_create", 10, params, res);
 }
@@ -291,9 +295,10 @@ patient_store_update(pms_db_t *db, const char *id, const patient_input_t *in,
     const char *actor, PGresult **res)
 {
     const char *params[7] = { id, in->name, in->email, in->address,
-                              in->date_of_birth, in->registered_date, actor };
+        in->date_of_birth, in->registered_date, actor };
 
-    return store_one_row(pms_db_exec(db, "patient_update", 7, params, res), res);
+    return store_one_row(pms_db_exec(db, "patient_update", 7, params, res),
+        res);
 }
 
 pms_status_t
@@ -301,5 +306,6 @@ patient_store_delete(pms_db_t *db, const char *id, PGresult **res)
 {
     const char *params[1] = { id };
 
-    return store_one_row(pms_db_exec(db, "patient_delete", 1, params, res), res);
+    return store_one_row(pms_db_exec(db, "patient_delete", 1, params, res),
+        res);
 }

@@ -12,7 +12,7 @@
 #include "pms_db.h"
 
 extern const pms_db_stmt_t patient_store_stmts[];
-extern const size_t patient_store_nstmts;
+extern const size_t        patient_store_nstmts;
 
 /* One row or PMS_NOT_FOUND. *res: caller PQclear()s. */
 pms_status_t patient_store_get(pms_db_t *db, const char *id, int for_update,
@@ -51,7 +51,6 @@ pms_status_t patient_store_update(pms_db_t *db, const char *id,
     const patient_input_t *in, const char *actor, PGresult **res);
 
 /* Deletes; the deleted row in *res, or PMS_NOT_FOUND. */
-pms_status_t patient_store_delete(pms_db_t *db, const char *id,
-    PGresult **res);
+pms_status_t patient_store_delete(pms_db_t *db, const char *id, PGresult **res);
 
 #endif

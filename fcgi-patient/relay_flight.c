@@ -15,8 +15,8 @@ static size_t
 flight_slot(const relay_flight_t *f, long long seq)
 {
     /* Fibonacci hashing: seqs are consecutive, so spread them */
-    return (size_t) (((unsigned long long) seq * 11400714819323198485ull)
-                     >> 32) & (f->cap - 1);
+    return (size_t) (((unsigned long long) seq * 11400714819323198485ull) >> 32)
+        & (f->cap - 1);
 }
 
 static void
@@ -67,8 +67,7 @@ relay_flight_add(relay_flight_t *f, long long seq)
         cap *= 2;
     }
     if ((cap != f->cap || (f->live + f->deleted + 1) * 2 > cap)
-        && flight_resize(f, cap) != 0)
-    {
+        && flight_resize(f, cap) != 0) {
         return -1;
     }
     flight_put(f, seq);
@@ -83,7 +82,8 @@ relay_flight_has(const relay_flight_t *f, long long seq)
     if (f->cap == 0) {
         return 0;
     }
-    for (i = flight_slot(f, seq); f->slots[i] != 0; i = (i + 1) & (f->cap - 1)) {
+    for (i = flight_slot(f, seq); f->slots[i] != 0;
+         i = (i + 1) & (f->cap - 1)) {
         if (f->slots[i] == seq) {
             return 1;
         }
@@ -99,7 +99,8 @@ relay_flight_del(relay_flight_t *f, long long seq)
     if (f->cap == 0) {
         return;
     }
-    for (i = flight_slot(f, seq); f->slots[i] != 0; i = (i + 1) & (f->cap - 1)) {
+    for (i = flight_slot(f, seq); f->slots[i] != 0;
+         i = (i + 1) & (f->cap - 1)) {
         if (f->slots[i] == seq) {
             f->slots[i] = -1;
             f->live--;
@@ -138,8 +139,8 @@ relay_seqs_push(relay_seqs_t *l, long long seq)
 char *
 relay_seqs_array(const relay_seqs_t *l)
 {
-    char   *arr = malloc(l->n * 21 + 3), *p;
-    size_t  i;
+    char  *arr = malloc(l->n * 21 + 3), *p;
+    size_t i;
 
     if (arr == NULL) {
         return NULL;

@@ -14,7 +14,7 @@
 /* An open-addressing set of positive seqs (0 = empty, -1 = deleted). */
 typedef struct {
     long long *slots;
-    size_t     cap;         /* a power of two, or 0 before the first add */
+    size_t     cap; /* a power of two, or 0 before the first add */
     size_t     live;
     size_t     deleted;
 } relay_flight_t;

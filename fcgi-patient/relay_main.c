@@ -38,20 +38,23 @@ static int         cfg_debug;
 
 static const pms_conf_entry_t relay_config[] = {
     { "PMS_RELAY_DB", PMS_CONF_STR, "dbname=patients", 1, 1024,
-      "libpq connection string of the patients database", &cfg_db },
+        "libpq connection string of the patients database", &cfg_db },
     { "PMS_KAFKA_PARTITIONS", PMS_CONF_INT, "3", 1, 1000,
-      "partitions of the topic when the relay creates it", &cfg_partitions },
+        "partitions of the topic when the relay creates it", &cfg_partitions },
     { "PMS_RELAY_BATCH", PMS_CONF_INT, "500", 1, 100000,
-      "rows read from the outbox per query", &cfg_batch },
+        "rows read from the outbox per query", &cfg_batch },
     { "PMS_RELAY_SWEEP_MS", PMS_CONF_INT, "1000", 50, 600000,
-      "sweep interval when no notification arrives", &cfg_sweep_ms },
+        "sweep interval when no notification arrives", &cfg_sweep_ms },
     { "PMS_RELAY_POLL_MS", PMS_CONF_INT, "5", 1, 1000,
-      "outbox poll interval while awake", &cfg_poll_ms },
+        "outbox poll interval while awake", &cfg_poll_ms },
     { "PMS_RELAY_IDLE_MS", PMS_CONF_INT, "200", 1, 600000,
-      "quiet time before it sleeps and asks writers to notify it", &cfg_idle_ms },
+        "quiet time before it sleeps and asks writers to notify it",
+        &cfg_idle_ms },
     { "PMS_RELAY_MAX_INFLIGHT", PMS_CONF_INT, "20000", 1, 1000000,
-      "events handed to Kafka but not yet acknowledged, at most", &cfg_max_inflight },
-    { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
+        "events handed to Kafka but not yet acknowledged, at most",
+        &cfg_max_inflight },
+    { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
+        &cfg_debug },
 };
 
 static const pms_daemon_conf_t relay_conf[] = {
@@ -60,20 +63,25 @@ static const pms_daemon_conf_t relay_conf[] = {
 };
 
 static const pms_daemon_t relay_daemon = {
-    "pms-relay", "relay", "usage: %1$s\n", relay_conf, 2, &cfg_debug,
+    "pms-relay",
+    "relay",
+    "usage: %1$s\n",
+    relay_conf,
+    2,
+    &cfg_debug,
 };
 
 /* Everything the loop keeps between rounds. */
 typedef struct {
-    pms_db_t         *db;
-    PGconn           *listening;    /* the connection that LISTENs, or NULL */
-    relay_producer_t  out;
-    double            next_sweep;
-    double            next_lag;
-    double            last_work;
-    int               woken;        /* a notification (or a hunch) arrived */
-    int               awake;        /* polling; writers do not notify */
-    int               have_topic;
+    pms_db_t        *db;
+    PGconn          *listening; /* the connection that LISTENs, or NULL */
+    relay_producer_t out;
+    double           next_sweep;
+    double           next_lag;
+    double           last_work;
+    int              woken; /* a notification (or a hunch) arrived */
+    int              awake; /* polling; writers do not notify */
+    int              have_topic;
 } relay_t;
 
 static double
@@ -97,7 +105,7 @@ relay_listen(relay_t *r)
         r->listening = NULL;
     }
     r->woken = 1;
-    r->awake = 1;           /* the stored state is unknown: poll, then sleep */
+    r->awake = 1; /* the stored state is unknown: poll, then sleep */
     r->last_work = relay_now();
 }
 
@@ -111,24 +119,24 @@ relay_round(relay_t *r, double now)
     r->woken = 0;
     r->next_sweep = now + cfg_sweep_ms / 1000.0;
     if (relay_outbox_pending(r->db, cfg_batch + (long) r->out.flight.live,
-            &rows) != PMS_OK)
-    {
+            &rows)
+        != PMS_OK) {
         return;
     }
     got = relay_producer_send(&r->out, rows);
     PQclear(rows);
     if (got < 0) {
-        relay_producer_poll(&r->out, 100);     /* queue full: let it drain */
+        relay_producer_poll(&r->out, 100); /* queue full: let it drain */
         r->woken = 1;
         return;
     }
     if (got >= cfg_batch) {
-        r->woken = 1;                          /* more waiting: go again */
+        r->woken = 1; /* more waiting: go again */
     }
     if (got > 0) {
         r->last_work = now;
         if (!r->awake && relay_outbox_set_waiting(r->db, 0) == PMS_OK) {
-            r->awake = 1;                      /* busy: writers stop notifying */
+            r->awake = 1; /* busy: writers stop notifying */
         }
     }
 }
@@ -148,9 +156,8 @@ relay_wait(relay_t *r)
     pfd.fd = PQsocket(r->listening);
     pfd.events = POLLIN;
     if (poll(&pfd, 1, busy ? (int) cfg_poll_ms : 100) <= 0
-        || !PQconsumeInput(r->listening))
-    {
-        return;             /* a lost connection is reopened next round */
+        || !PQconsumeInput(r->listening)) {
+        return; /* a lost connection is reopened next round */
     }
     while ((n = PQnotifies(r->listening)) != NULL) {
         r->woken = 1;
@@ -169,16 +176,14 @@ relay_step(relay_t *r)
     relay_outbox_mark(r->db, &r->out.acked);
     now = relay_now();
     if ((r->woken || r->awake || now >= r->next_sweep) && r->listening != NULL
-        && (long) r->out.flight.live < cfg_max_inflight)
-    {
+        && (long) r->out.flight.live < cfg_max_inflight) {
         relay_round(r, now);
     }
     if (r->awake && r->out.flight.live == 0
         && now - r->last_work >= cfg_idle_ms / 1000.0
-        && relay_outbox_set_waiting(r->db, 1) == PMS_OK)
-    {
+        && relay_outbox_set_waiting(r->db, 1) == PMS_OK) {
         r->awake = 0;
-        r->woken = 1;       /* one more look: a write may have just missed it */
+        r->woken = 1; /* one more look: a write may have just missed it */
     }
     if (now >= r->next_lag) {
         r->next_lag = now + 5;
@@ -197,7 +202,7 @@ main(int argc, char **argv)
     int      queued;
 
     pms_daemon_init(&relay_daemon, argc, argv);
-    pms_daemon_block(&sigs);        /* taken between rounds, never mid-call */
+    pms_daemon_block(&sigs); /* taken between rounds, never mid-call */
     memset(&r, 0, sizeof(r));
     r.woken = 1;
     r.db = pms_db_new(cfg_db, relay_outbox_stmts, relay_outbox_nstmts);
@@ -210,10 +215,10 @@ main(int argc, char **argv)
         pms_kafka.brokers, pms_kafka.security_protocol);
     while (!pms_daemon_signalled(&sigs) && !r.out.fatal) {
         if (!r.have_topic) {
-            r.have_topic = relay_producer_create_topic(&r.out,
-                (int) cfg_partitions) == 0;
+            r.have_topic =
+                relay_producer_create_topic(&r.out, (int) cfg_partitions) == 0;
             if (!r.have_topic) {
-                usleep(500000);     /* Kafka not there yet */
+                usleep(500000); /* Kafka not there yet */
                 continue;
             }
             pms_info("topic %s ready", pms_kafka.topic);
@@ -226,7 +231,8 @@ main(int argc, char **argv)
     relay_producer_close(&r.out);
     if (queued > 0) {
         pms_warn("%d events stayed queued; they stay in the outbox and go out"
-            " on the next start", queued);
+                 " on the next start",
+            queued);
     }
     pms_db_free(r.db);
     pms_info("stopped");

@@ -11,17 +11,17 @@
 
 const pms_db_stmt_t relay_outbox_stmts[] = {
     { "relay_pending",
-      "SELECT seq, patient_id::text, payload FROM outbox"
-      " WHERE published_at IS NULL ORDER BY seq LIMIT $1::int" },
+        "SELECT seq, patient_id::text, payload FROM outbox"
+        " WHERE published_at IS NULL ORDER BY seq LIMIT $1::int" },
     { "relay_done",
-      "UPDATE outbox SET published_at = now()"
-      " WHERE seq = ANY($1::bigint[]) AND published_at IS NULL" },
+        "UPDATE outbox SET published_at = now()"
+        " WHERE seq = ANY($1::bigint[]) AND published_at IS NULL" },
     { "relay_wait",
-      "UPDATE relay_wait SET waiting = $1::boolean WHERE id = 1" },
+        "UPDATE relay_wait SET waiting = $1::boolean WHERE id = 1" },
     { "relay_lag",
-      "INSERT INTO relay_status (id, consumer_lag, measured_at)"
-      " VALUES (1, $1::bigint, now()) ON CONFLICT (id) DO UPDATE"
-      " SET consumer_lag = EXCLUDED.consumer_lag, measured_at = now()" },
+        "INSERT INTO relay_status (id, consumer_lag, measured_at)"
+        " VALUES (1, $1::bigint, now()) ON CONFLICT (id) DO UPDATE"
+        " SET consumer_lag = EXCLUDED.consumer_lag, measured_at = now()" },
 };
 
 const size_t relay_outbox_nstmts =
@@ -79,7 +79,8 @@ relay_outbox_set_waiting(pms_db_t *db, int waiting)
     pms_status_t st = outbox_exec(db, "relay_wait", waiting ? "true" : "false");
 
     if (st == PMS_OK) {
-        pms_debug("relay %s", waiting ? "asleep: writers notify" : "awake: polling");
+        pms_debug("relay %s",
+            waiting ? "asleep: writers notify" : "awake: polling");
     }
     return st;
 }

@@ -24,7 +24,8 @@ producer_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     relay_flight_del(&p->flight, seq);
     if (m->err) {
         /* still unpublished in the outbox: the next read sends it again */
-        pms_warn("event seq %lld not delivered: %s", seq, rd_kafka_err2str(m->err));
+        pms_warn("event seq %lld not delivered: %s", seq,
+            rd_kafka_err2str(m->err));
         return;
     }
     if (relay_seqs_push(&p->acked, seq) != 0) {
@@ -54,7 +55,7 @@ relay_producer_open(relay_producer_t *p)
     static const pms_kafka_setting_t producer[] = {
         { "enable.idempotence", "true" },
         { "acks", "all" },
-        { "message.timeout.ms", "0" },      /* never drop: wait for Kafka */
+        { "message.timeout.ms", "0" }, /* never drop: wait for Kafka */
         { "linger.ms", "5" },
         { NULL, NULL },
     };
@@ -62,7 +63,8 @@ relay_producer_open(relay_producer_t *p)
     char             err[512];
 
     memset(p, 0, sizeof(*p));
-    if ((conf = pms_kafka_conf(RD_KAFKA_PRODUCER, producer, err, sizeof(err))) == NULL) {
+    if ((conf = pms_kafka_conf(RD_KAFKA_PRODUCER, producer, err, sizeof(err)))
+        == NULL) {
         pms_error("kafka producer configuration: %s", err);
         return -1;
     }
@@ -72,7 +74,8 @@ relay_producer_open(relay_producer_t *p)
     if ((p->rk = pms_kafka_new(RD_KAFKA_PRODUCER, conf)) == NULL) {
         return -1;
     }
-    if ((conf = pms_kafka_conf(RD_KAFKA_CONSUMER, NULL, err, sizeof(err))) == NULL) {
+    if ((conf = pms_kafka_conf(RD_KAFKA_CONSUMER, NULL, err, sizeof(err)))
+        == NULL) {
         pms_error("kafka consumer configuration: %s", err);
         return -1;
     }
@@ -107,17 +110,18 @@ relay_producer_close(relay_producer_t *p)
 int
 relay_producer_create_topic(relay_producer_t *p, int partitions)
 {
-    rd_kafka_NewTopic_t                   *nt;
-    rd_kafka_queue_t                      *q;
-    rd_kafka_event_t                      *ev;
-    const rd_kafka_CreateTopics_result_t  *res;
-    const rd_kafka_topic_result_t        **results;
-    rd_kafka_resp_err_t                    code;
-    size_t                                 n;
-    char                                   err[256];
-    int                                    rc = -1;
+    rd_kafka_NewTopic_t                  *nt;
+    rd_kafka_queue_t                     *q;
+    rd_kafka_event_t                     *ev;
+    const rd_kafka_CreateTopics_result_t *res;
+    const rd_kafka_topic_result_t       **results;
+    rd_kafka_resp_err_t                   code;
+    size_t                                n;
+    char                                  err[256];
+    int                                   rc = -1;
 
-    nt = rd_kafka_NewTopic_new(pms_kafka.topic, partitions, 1, err, sizeof(err));
+    nt =
+        rd_kafka_NewTopic_new(pms_kafka.topic, partitions, 1, err, sizeof(err));
     if (nt == NULL) {
         pms_error("topic %s: %s", pms_kafka.topic, err);
         return -1;
@@ -133,11 +137,11 @@ relay_producer_create_topic(relay_producer_t *p, int partitions)
         code = n == 1 ? rd_kafka_topic_result_error(results[0])
                       : RD_KAFKA_RESP_ERR__FAIL;
         if (code == RD_KAFKA_RESP_ERR_NO_ERROR
-            || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-        {
+            || code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
             rc = 0;
         } else {
-            pms_warn("creating topic %s: %s", pms_kafka.topic, rd_kafka_err2str(code));
+            pms_warn("creating topic %s: %s", pms_kafka.topic,
+                rd_kafka_err2str(code));
         }
     }
     if (ev != NULL) {
@@ -153,21 +157,18 @@ static rd_kafka_resp_err_t
 producer_one(relay_producer_t *p, long long seq, const char *key,
     const char *payload_text)
 {
-    rd_kafka_resp_err_t  err;
-    unsigned char       *value;
-    size_t               len;
+    rd_kafka_resp_err_t err;
+    unsigned char      *value;
+    size_t              len;
 
     value = PQunescapeBytea((const unsigned char *) payload_text, &len);
     if (value == NULL) {
-        return RD_KAFKA_RESP_ERR__FAIL;     /* out of memory: retried later */
+        return RD_KAFKA_RESP_ERR__FAIL; /* out of memory: retried later */
     }
-    err = rd_kafka_producev(p->rk,
-        RD_KAFKA_V_TOPIC(pms_kafka.topic),
-        RD_KAFKA_V_KEY(key, strlen(key)),
-        RD_KAFKA_V_VALUE(value, len),
+    err = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(pms_kafka.topic),
+        RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(value, len),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_OPAQUE((void *) (intptr_t) seq),
-        RD_KAFKA_V_END);
+        RD_KAFKA_V_OPAQUE((void *) (intptr_t) seq), RD_KAFKA_V_END);
     PQfreemem(value);
     return err;
 }
@@ -221,9 +222,11 @@ producer_partitions(relay_producer_t *p)
     if ((t = rd_kafka_topic_new(p->rk, pms_kafka.topic, NULL)) == NULL) {
         return NULL;
     }
-    if (rd_kafka_metadata(p->rk, 0, t, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_metadata(p->rk, 0, t, &md, 2000)
+        == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (md->topic_cnt == 1 && md->topics[0].partition_cnt > 0) {
-            parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+            parts =
+                rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
             for (i = 0; i < md->topics[0].partition_cnt; i++) {
                 rd_kafka_topic_partition_list_add(parts, pms_kafka.topic,
                     md->topics[0].partitions[i].id);
@@ -246,16 +249,18 @@ relay_producer_lag(relay_producer_t *p, long long *lag)
         return -1;
     }
     *lag = 0;
-    if (rd_kafka_committed(p->probe, parts, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_committed(p->probe, parts, 2000)
+        == RD_KAFKA_RESP_ERR_NO_ERROR) {
         rc = 0;
         for (i = 0; i < parts->cnt && rc == 0; i++) {
             if (rd_kafka_query_watermark_offsets(p->rk, pms_kafka.topic,
-                    parts->elems[i].partition, &low, &high, 2000) != 0)
-            {
+                    parts->elems[i].partition, &low, &high, 2000)
+                != 0) {
                 rc = -1;
             } else {
-                *lag += high - (parts->elems[i].offset >= 0
-                                ? parts->elems[i].offset : low);
+                *lag += high
+                    - (parts->elems[i].offset >= 0 ? parts->elems[i].offset
+                                                   : low);
             }
         }
     }

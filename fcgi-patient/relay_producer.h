@@ -14,11 +14,11 @@
 #include "relay_flight.h"
 
 typedef struct {
-    rd_kafka_t     *rk;         /* the producer */
-    rd_kafka_t     *probe;      /* reads the consumer group's offsets */
-    relay_flight_t  flight;     /* seqs produced, no delivery report yet */
-    relay_seqs_t    acked;      /* seqs delivered, not yet marked published */
-    int             fatal;      /* a fatal producer error: exit, restart */
+    rd_kafka_t    *rk;     /* the producer */
+    rd_kafka_t    *probe;  /* reads the consumer group's offsets */
+    relay_flight_t flight; /* seqs produced, no delivery report yet */
+    relay_seqs_t   acked;  /* seqs delivered, not yet marked published */
+    int            fatal;  /* a fatal producer error: exit, restart */
 } relay_producer_t;
 
 /* Creates both Kafka handles from pms_kafka.  0, or -1 (logged). */

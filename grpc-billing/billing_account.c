@@ -13,12 +13,12 @@
 
 const pms_db_stmt_t billing_account_stmts[] = {
     { "billing_create",
-      "INSERT INTO billing_account (account_id, patient_id, name, email)"
-      " VALUES ($1::uuid, $2::uuid, $3, $4)"
-      " ON CONFLICT (patient_id) DO UPDATE SET patient_id = EXCLUDED.patient_id"
-      " RETURNING account_id::text, status" },
+        "INSERT INTO billing_account (account_id, patient_id, name, email)"
+        " VALUES ($1::uuid, $2::uuid, $3, $4)"
+        " ON CONFLICT (patient_id) DO UPDATE SET patient_id = EXCLUDED.patient_id"
+        " RETURNING account_id::text, status" },
     { "billing_delete",
-      "DELETE FROM billing_account WHERE patient_id = $1::uuid" },
+        "DELETE FROM billing_account WHERE patient_id = $1::uuid" },
 };
 
 const size_t billing_account_nstmts =

@@ -15,7 +15,7 @@ typedef struct {
 } billing_account_t;
 
 extern const pms_db_stmt_t billing_account_stmts[];
-extern const size_t billing_account_nstmts;
+extern const size_t        billing_account_nstmts;
 
 /*
  * Checks a request.  Returns NULL when it is acceptable, else a static

@@ -28,18 +28,19 @@ static int         cfg_debug;
 
 static const pms_conf_entry_t billing_config[] = {
     { "PMS_BILLING_LISTEN", PMS_CONF_STR, "127.0.0.1:9001", 3, 256,
-      "host:port the gRPC server binds", &cfg_listen },
+        "host:port the gRPC server binds", &cfg_listen },
     { "PMS_BILLING_DB", PMS_CONF_STR, "dbname=billing", 1, 1024,
-      "libpq connection string of the billing database", &cfg_db },
+        "libpq connection string of the billing database", &cfg_db },
     { "PMS_BILLING_SQL_DIR", PMS_CONF_STR, PMS_DATADIR "/billing/sql", 1, 1024,
-      "folder of the numbered SQL migrations", &cfg_sql_dir },
+        "folder of the numbered SQL migrations", &cfg_sql_dir },
     { "PMS_BILLING_THREADS", PMS_CONF_INT, "4", 1, 64,
-      "worker threads (each with its own database connection)", &cfg_threads },
+        "worker threads (each with its own database connection)",
+        &cfg_threads },
     { "PMS_BILLING_GRACE_MS", PMS_CONF_INT, "5000", 0, 600000,
-      "on SIGTERM, how long in-flight calls may run before cancellation",
-      &cfg_grace_ms },
+        "on SIGTERM, how long in-flight calls may run before cancellation",
+        &cfg_grace_ms },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
-      &cfg_debug },
+        &cfg_debug },
 };
 
 static const pms_daemon_conf_t billing_conf[] = {
@@ -47,8 +48,12 @@ static const pms_daemon_conf_t billing_conf[] = {
 };
 
 static const pms_daemon_t billing_daemon = {
-    "pms-billing", "billing", "usage: %1$s [--migrate]\n",
-    billing_conf, 1, &cfg_debug,
+    "pms-billing",
+    "billing",
+    "usage: %1$s [--migrate]\n",
+    billing_conf,
+    1,
+    &cfg_debug,
 };
 
 int
@@ -65,7 +70,7 @@ main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
     }
-    pms_daemon_block(&sigs);        /* before grpc_init: its threads inherit */
+    pms_daemon_block(&sigs); /* before grpc_init: its threads inherit */
     grpc_init();
     srv = billing_server_start(cfg_listen, (int) cfg_threads, cfg_db, err,
         sizeof(err));

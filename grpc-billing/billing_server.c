@@ -23,32 +23,32 @@
 #include "pms_log.h"
 
 #define BILLING_SLOTS_PER_THREAD 4
-#define M_CREATE "/BillingService/CreateBillingAccount"
-#define M_DELETE "/BillingService/DeleteBillingAccount"
-#define M_HEALTH "/grpc.health.v1.Health/Check"
+#define M_CREATE                 "/BillingService/CreateBillingAccount"
+#define M_DELETE                 "/BillingService/DeleteBillingAccount"
+#define M_HEALTH                 "/grpc.health.v1.Health/Check"
 
 typedef enum { CALL_NEW, CALL_READ, CALL_DONE } call_state_t;
 
 struct billing_server_s {
-    grpc_server            *server;
-    grpc_completion_queue  *cq;
-    grpc_completion_queue  *shutdown_cq;
-    pthread_t              *threads;
-    int                     nthreads;
-    const char             *conninfo;
-    atomic_int              contexts;    /* live call contexts (slots too) */
-    atomic_int              stopping;
+    grpc_server           *server;
+    grpc_completion_queue *cq;
+    grpc_completion_queue *shutdown_cq;
+    pthread_t             *threads;
+    int                    nthreads;
+    const char            *conninfo;
+    atomic_int             contexts; /* live call contexts (slots too) */
+    atomic_int             stopping;
 };
 
 typedef struct {
-    billing_server_t     *srv;
-    call_state_t          state;
-    grpc_call            *call;
-    grpc_call_details     details;
-    grpc_metadata_array   md;
-    grpc_byte_buffer     *req_bb;
-    grpc_byte_buffer     *resp_bb;
-    int                   cancelled;
+    billing_server_t   *srv;
+    call_state_t        state;
+    grpc_call          *call;
+    grpc_call_details   details;
+    grpc_metadata_array md;
+    grpc_byte_buffer   *req_bb;
+    grpc_byte_buffer   *resp_bb;
+    int                 cancelled;
 } call_ctx_t;
 
 /* Each worker thread's own database connection. */
@@ -78,8 +78,8 @@ call_free(call_ctx_t *c)
 static void
 call_post(billing_server_t *srv)
 {
-    call_ctx_t      *c;
-    grpc_call_error  e;
+    call_ctx_t     *c;
+    grpc_call_error e;
 
     if (atomic_load(&srv->stopping)) {
         return;
@@ -106,9 +106,9 @@ call_post(billing_server_t *srv)
 static void
 call_finish(call_ctx_t *c, grpc_status_code code, const char *msg)
 {
-    grpc_op          ops[4], *op = ops;
-    grpc_slice       details = grpc_slice_from_copied_string(msg ? msg : "");
-    grpc_call_error  e;
+    grpc_op         ops[4], *op = ops;
+    grpc_slice      details = grpc_slice_from_copied_string(msg ? msg : "");
+    grpc_call_error e;
 
     memset(ops, 0, sizeof(ops));
     op->op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -128,7 +128,7 @@ call_finish(call_ctx_t *c, grpc_status_code code, const char *msg)
     op++;
     c->state = CALL_DONE;
     e = grpc_call_start_batch(c->call, ops, (size_t) (op - ops), c, NULL);
-    grpc_slice_unref(details);  /* not retained past start_batch */
+    grpc_slice_unref(details); /* not retained past start_batch */
     if (e != GRPC_CALL_OK) {
         pms_error("final batch: %s", grpc_call_error_to_string(e));
         call_free(c);
@@ -144,11 +144,11 @@ call_is(call_ctx_t *c, const char *method)
 static void
 serve_create(call_ctx_t *c)
 {
-    BillingRequest     *req;
-    BillingResponse     resp = BILLING_RESPONSE__INIT;
-    billing_account_t   acct;
-    const char         *bad;
-    pms_status_t        st;
+    BillingRequest   *req;
+    BillingResponse   resp = BILLING_RESPONSE__INIT;
+    billing_account_t acct;
+    const char       *bad;
+    pms_status_t      st;
 
     req = (BillingRequest *) pms_grpc_unpack(&billing_request__descriptor,
         c->req_bb);
@@ -163,24 +163,30 @@ serve_create(call_ctx_t *c)
         call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, bad);
         return;
     }
-    if (gpr_time_cmp(c->details.deadline, gpr_now(c->details.deadline.clock_type)) < 0) {
+    if (gpr_time_cmp(c->details.deadline,
+            gpr_now(c->details.deadline.clock_type))
+        < 0) {
         billing_request__free_unpacked(req, NULL);
-        call_finish(c, GRPC_STATUS_DEADLINE_EXCEEDED, "deadline passed in queue");
+        call_finish(c, GRPC_STATUS_DEADLINE_EXCEEDED,
+            "deadline passed in queue");
         return;
     }
     st = billing_account_create(billing_db, req->patientid, req->name,
         req->email, &acct);
     if (st != PMS_OK) {
-        pms_log_fields(PMS_LOG_WARN, json_pack("{s:s}", "patient_id",
-            req->patientid), "account not created: %s", pms_status_name(st));
+        pms_log_fields(PMS_LOG_WARN,
+            json_pack("{s:s}", "patient_id", req->patientid),
+            "account not created: %s", pms_status_name(st));
         billing_request__free_unpacked(req, NULL);
         call_finish(c, pms_grpc_status(st),
             st == PMS_UNAVAILABLE ? "the billing database is unavailable"
                                   : "the account could not be created");
         return;
     }
-    pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s}", "patient_id",
-        req->patientid, "account_id", acct.account_id), "account ready");
+    pms_log_fields(PMS_LOG_INFO,
+        json_pack("{s:s, s:s}", "patient_id", req->patientid, "account_id",
+            acct.account_id),
+        "account ready");
     billing_request__free_unpacked(req, NULL);
     resp.accountid = acct.account_id;
     resp.status = acct.status;
@@ -191,13 +197,13 @@ serve_create(call_ctx_t *c)
 static void
 serve_delete(call_ctx_t *c)
 {
-    DeleteBillingAccountRequest  *req;
-    DeleteBillingAccountResponse  resp = DELETE_BILLING_ACCOUNT_RESPONSE__INIT;
-    pms_status_t                  st;
-    int                           deleted = 0;
+    DeleteBillingAccountRequest *req;
+    DeleteBillingAccountResponse resp = DELETE_BILLING_ACCOUNT_RESPONSE__INIT;
+    pms_status_t                 st;
+    int                          deleted = 0;
 
-    req = (DeleteBillingAccountRequest *) pms_grpc_unpack(
-        &delete_billing_account_request__descriptor, c->req_bb);
+    req = (DeleteBillingAccountRequest *)
+        pms_grpc_unpack(&delete_billing_account_request__descriptor, c->req_bb);
     if (req == NULL) {
         call_finish(c, GRPC_STATUS_INVALID_ARGUMENT,
             "the request is not a DeleteBillingAccountRequest");
@@ -205,13 +211,15 @@ serve_delete(call_ctx_t *c)
     }
     if (!pms_uuid_valid(req->patientid)) {
         delete_billing_account_request__free_unpacked(req, NULL);
-        call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "patientId must be a UUID");
+        call_finish(c, GRPC_STATUS_INVALID_ARGUMENT,
+            "patientId must be a UUID");
         return;
     }
     st = billing_account_delete(billing_db, req->patientid, &deleted);
     pms_log_fields(st == PMS_OK ? PMS_LOG_INFO : PMS_LOG_WARN,
         json_pack("{s:s, s:b}", "patient_id", req->patientid, "deleted",
-            deleted), "account delete: %s", pms_status_name(st));
+            deleted),
+        "account delete: %s", pms_status_name(st));
     delete_billing_account_request__free_unpacked(req, NULL);
     if (st != PMS_OK) {
         call_finish(c, pms_grpc_status(st), "the account could not be deleted");
@@ -230,21 +238,24 @@ serve_health(call_ctx_t *c)
         GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
     int up;
 
-    req = (Grpc__Health__V1__HealthCheckRequest *) pms_grpc_unpack(
-        &grpc__health__v1__health_check_request__descriptor, c->req_bb);
+    req = (Grpc__Health__V1__HealthCheckRequest *)
+        pms_grpc_unpack(&grpc__health__v1__health_check_request__descriptor,
+            c->req_bb);
     if (req == NULL) {
         call_finish(c, GRPC_STATUS_INVALID_ARGUMENT, "bad HealthCheckRequest");
         return;
     }
-    if (req->service[0] != '\0' && strcmp(req->service, "BillingService") != 0) {
+    if (req->service[0] != '\0'
+        && strcmp(req->service, "BillingService") != 0) {
         grpc__health__v1__health_check_request__free_unpacked(req, NULL);
         call_finish(c, GRPC_STATUS_NOT_FOUND, "unknown service");
         return;
     }
     grpc__health__v1__health_check_request__free_unpacked(req, NULL);
     up = !atomic_load(&c->srv->stopping) && pms_db_ensure(billing_db) == PMS_OK;
-    resp.status = up ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
-                     : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+    resp.status = up
+        ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+        : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
     c->resp_bb = pms_grpc_pack(&resp.base);
     call_finish(c, GRPC_STATUS_OK, NULL);
 }
@@ -252,19 +263,18 @@ serve_health(call_ctx_t *c)
 static void
 call_step(call_ctx_t *c, int ok)
 {
-    grpc_op          op;
-    grpc_call_error  e;
+    grpc_op         op;
+    grpc_call_error e;
 
     switch (c->state) {
     case CALL_NEW:
-        if (!ok) {              /* the server is shutting down */
+        if (!ok) { /* the server is shutting down */
             call_free(c);
             return;
         }
-        call_post(c->srv);      /* keep the slot count up */
+        call_post(c->srv); /* keep the slot count up */
         if (!call_is(c, M_CREATE) && !call_is(c, M_DELETE)
-            && !call_is(c, M_HEALTH))
-        {
+            && !call_is(c, M_HEALTH)) {
             call_finish(c, GRPC_STATUS_UNIMPLEMENTED, "unknown method");
             return;
         }
@@ -280,7 +290,7 @@ call_step(call_ctx_t *c, int ok)
         return;
     case CALL_READ:
         if (!ok || c->req_bb == NULL) {
-            call_free(c);       /* the client went away */
+            call_free(c); /* the client went away */
             return;
         }
         if (call_is(c, M_CREATE)) {
@@ -294,7 +304,7 @@ call_step(call_ctx_t *c, int ok)
     case CALL_DONE:
         if (c->cancelled && call_is(c, M_CREATE)) {
             pms_warn("a CreateBillingAccount answer was not delivered"
-                " (client deadline or cancel)");
+                     " (client deadline or cancel)");
         }
         call_free(c);
         return;
@@ -342,7 +352,8 @@ billing_server_start(const char *listen, int threads, const char *conninfo,
     int                      i, port;
 
     srv = calloc(1, sizeof(*srv));
-    if (srv == NULL || (srv->threads = calloc(threads, sizeof(pthread_t))) == NULL) {
+    if (srv == NULL
+        || (srv->threads = calloc(threads, sizeof(pthread_t))) == NULL) {
         free(srv);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -350,7 +361,7 @@ billing_server_start(const char *listen, int threads, const char *conninfo,
     srv->conninfo = conninfo;
     memset(&arg, 0, sizeof(arg));
     arg.type = GRPC_ARG_INTEGER;
-    arg.key = GRPC_ARG_ALLOW_REUSEPORT;   /* a second instance must fail */
+    arg.key = GRPC_ARG_ALLOW_REUSEPORT; /* a second instance must fail */
     arg.value.integer = 0;
     args.num_args = 1;
     args.args = &arg;
@@ -414,8 +425,9 @@ billing_server_stop(billing_server_t *srv, long grace_ms)
     grpc_server_destroy(srv->server);
     grpc_completion_queue_shutdown(srv->shutdown_cq);
     while (grpc_completion_queue_next(srv->shutdown_cq,
-               gpr_inf_future(GPR_CLOCK_REALTIME), NULL).type != GRPC_QUEUE_SHUTDOWN)
-    {
+               gpr_inf_future(GPR_CLOCK_REALTIME), NULL)
+               .type
+        != GRPC_QUEUE_SHUTDOWN) {
     }
     grpc_completion_queue_destroy(srv->shutdown_cq);
     free(srv->threads);

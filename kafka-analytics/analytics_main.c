@@ -34,34 +34,39 @@ static int         cfg_debug;
 
 static const pms_conf_entry_t analytics_config[] = {
     { "PMS_ANALYTICS_DB", PMS_CONF_STR, "dbname=analytics", 1, 1024,
-      "libpq connection string of the analytics database", &cfg_db },
-    { "PMS_ANALYTICS_SQL_DIR", PMS_CONF_STR, PMS_DATADIR "/analytics/sql", 1, 1024,
-      "folder of the numbered SQL migrations", &cfg_sql_dir },
+        "libpq connection string of the analytics database", &cfg_db },
+    { "PMS_ANALYTICS_SQL_DIR", PMS_CONF_STR, PMS_DATADIR "/analytics/sql", 1,
+        1024, "folder of the numbered SQL migrations", &cfg_sql_dir },
     { "PMS_ANALYTICS_THREADS", PMS_CONF_INT, "2", 1, 32,
-      "threads answering FastCGI requests", &cfg_threads },
-    { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level", &cfg_debug },
+        "threads answering FastCGI requests", &cfg_threads },
+    { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
+        &cfg_debug },
 };
 
 static const pms_daemon_conf_t analytics_conf[] = {
-    { analytics_config, sizeof(analytics_config) / sizeof(analytics_config[0]) },
+    { analytics_config,
+        sizeof(analytics_config) / sizeof(analytics_config[0]) },
     { pms_kafka_config, PMS_KAFKA_NCONFIG },
 };
 
 static const pms_daemon_t analytics_daemon = {
-    "pms-analytics", "analytics",
+    "pms-analytics",
+    "analytics",
     "usage: spawn-fcgi -n -a 127.0.0.1 -p 4002 -- %1$s\n       %1$s --migrate\n",
-    analytics_conf, 2, &cfg_debug,
+    analytics_conf,
+    2,
+    &cfg_debug,
 };
 
 static volatile sig_atomic_t analytics_stop;
-static __thread pms_db_t   *analytics_db;    /* each thread's connection */
+static __thread pms_db_t    *analytics_db; /* each thread's connection */
 
 static pms_db_t *
 analytics_thread_db(void)
 {
     if (analytics_db == NULL) {
-        analytics_db = pms_db_new(cfg_db, analytics_store_stmts,
-            analytics_store_nstmts);
+        analytics_db =
+            pms_db_new(cfg_db, analytics_store_stmts, analytics_store_nstmts);
     }
     return analytics_db;
 }
@@ -70,33 +75,34 @@ analytics_thread_db(void)
 static int
 analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
 {
-    analytics_event_t               ev;
-    Patient__Events__PatientEvent  *pe;
-    char                            idbuf[64], why[128];
+    analytics_event_t                ev;
+    Patient__Events__PatientEvent   *pe;
+    char                             idbuf[64], why[128];
     rd_kafka_topic_partition_list_t *offs;
-    pms_status_t                    st;
-    pms_db_t                       *db;
-    int                             applied = 0;
+    pms_status_t                     st;
+    pms_db_t                        *db;
+    int                              applied = 0;
 
     pe = analytics_decode(m->payload, m->len, m->partition, m->offset, &ev,
         idbuf, sizeof(idbuf), why, sizeof(why));
     for (;;) {
         if ((db = analytics_thread_db()) == NULL) {
-            st = PMS_UNAVAILABLE;       /* no memory for the handle yet */
+            st = PMS_UNAVAILABLE; /* no memory for the handle yet */
         } else if (pe != NULL) {
             st = analytics_store_apply(db, &ev, &applied);
             if (st != PMS_OK && st != PMS_UNAVAILABLE) {
                 /* the database refuses this event itself, so a retry
                  * cannot help: record it as undecodable and go on */
-                snprintf(why, sizeof(why), "the analytics database refused the event (%s)",
+                snprintf(why, sizeof(why),
+                    "the analytics database refused the event (%s)",
                     pms_status_name(st));
                 patient__events__patient_event__free_unpacked(pe, NULL);
                 pe = NULL;
                 continue;
             }
         } else {
-            st = analytics_store_undecodable(db,
-                m->partition, m->offset, m->payload ? m->payload : "", m->len, why);
+            st = analytics_store_undecodable(db, m->partition, m->offset,
+                m->payload ? m->payload : "", m->len, why);
         }
         if (st == PMS_OK || analytics_stop) {
             break;
@@ -107,19 +113,21 @@ analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
     if (pe != NULL) {
         patient__events__patient_event__free_unpacked(pe, NULL);
     } else if (st == PMS_OK) {
-        pms_log_fields(PMS_LOG_WARN, json_pack("{s:i, s:I}", "partition",
-            (int) m->partition, "offset", (json_int_t) m->offset),
+        pms_log_fields(PMS_LOG_WARN,
+            json_pack("{s:i, s:I}", "partition", (int) m->partition, "offset",
+                (json_int_t) m->offset),
             "undecodable message recorded and skipped: %s", why);
     }
     if (st != PMS_OK) {
-        return -1;      /* not stored: it will be delivered again */
+        return -1; /* not stored: it will be delivered again */
     }
     if (!applied && pe != NULL) {
         pms_debug("duplicate event ignored");
     }
     offs = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt),
-        m->partition)->offset = m->offset + 1;
+        m->partition)
+        ->offset = m->offset + 1;
     if (rd_kafka_offsets_store(rk, offs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         pms_warn("could not store offset %lld", (long long) m->offset + 1);
     }
@@ -135,7 +143,8 @@ analytics_consume(void *arg)
     rd_kafka_message_t              *m;
 
     topics = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(topics, pms_kafka.topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics, pms_kafka.topic,
+        RD_KAFKA_PARTITION_UA);
     if (rd_kafka_subscribe(rk, topics) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         pms_error("cannot subscribe to %s", pms_kafka.topic);
     }
@@ -175,7 +184,8 @@ analytics_http(void *ctx, pms_req_t *req, pms_resp_t *resp)
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         pms_resp_header(resp, "Allow", "GET, HEAD");
-        pms_resp_problem(resp, 405, "this method is not supported on this resource");
+        pms_resp_problem(resp, 405,
+            "this method is not supported on this resource");
         return;
     }
     db = analytics_thread_db();
@@ -203,7 +213,8 @@ analytics_consumer(void)
 {
     static const pms_kafka_setting_t consumer[] = {
         { "auto.offset.reset", "earliest" },
-        { "enable.auto.offset.store", "false" },   /* stored after the DB commit */
+        { "enable.auto.offset.store",
+            "false" }, /* stored after the DB commit */
         { "enable.auto.commit", "true" },
         { "auto.commit.interval.ms", "1000" },
         /* prefetch at most 2 MB per partition (librdkafka's default is
@@ -216,7 +227,8 @@ analytics_consumer(void)
     rd_kafka_t      *rk;
     char             err[512];
 
-    if ((conf = pms_kafka_conf(RD_KAFKA_CONSUMER, consumer, err, sizeof(err))) == NULL) {
+    if ((conf = pms_kafka_conf(RD_KAFKA_CONSUMER, consumer, err, sizeof(err)))
+        == NULL) {
         pms_error("kafka configuration: %s", err);
         return NULL;
     }
@@ -245,19 +257,18 @@ main(int argc, char **argv)
     if (pms_daemon_fcgi_socket() != 0) {
         return 1;
     }
-    pms_daemon_block(&sigs);        /* threads inherit the mask */
+    pms_daemon_block(&sigs); /* threads inherit the mask */
     if ((rk = analytics_consumer()) == NULL) {
         return 1;
     }
-    if (pms_daemon_threads(&consumer, 1, analytics_consume, rk,
-            &analytics_stop) != 0)
-    {
+    if (pms_daemon_threads(&consumer, 1, analytics_consume, rk, &analytics_stop)
+        != 0) {
         rd_kafka_destroy(rk);
         return 1;
     }
     if (pms_daemon_threads(threads, (int) cfg_threads, analytics_serve, NULL,
-            &analytics_stop) != 0)
-    {
+            &analytics_stop)
+        != 0) {
         pms_daemon_join(&consumer, 1);
         rd_kafka_destroy(rk);
         return 1;

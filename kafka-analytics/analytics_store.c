@@ -11,36 +11,36 @@
 
 const pms_db_stmt_t analytics_store_stmts[] = {
     { "analytics_apply",
-      "WITH ins AS ("
-      "  INSERT INTO event (event_id, patient_id, event_type, occurred_at,"
-      "   registered_date, kafka_partition, kafka_offset)"
-      "  VALUES ($1, $2, $3, $4, $5::date, $6::int, $7::bigint)"
-      "  ON CONFLICT (event_id) DO NOTHING"
-      "  RETURNING event_type, registered_date, patient_id),"
-      " t AS (INSERT INTO events_by_type SELECT event_type, 1 FROM ins"
-      "  ON CONFLICT (event_type) DO UPDATE"
-      "  SET count = events_by_type.count + 1 RETURNING 1),"
-      " d AS (INSERT INTO registrations_by_day SELECT registered_date, 1 FROM ins"
-      "  WHERE event_type = 'PATIENT_CREATED' AND registered_date IS NOT NULL"
-      "  ON CONFLICT (day) DO UPDATE"
-      "  SET count = registrations_by_day.count + 1 RETURNING 1),"
-      " r AS (INSERT INTO registered_patient SELECT patient_id FROM ins"
-      "  WHERE event_type = 'PATIENT_CREATED' ON CONFLICT DO NOTHING RETURNING 1),"
-      " x AS (DELETE FROM registered_patient WHERE patient_id IN"
-      "  (SELECT patient_id FROM ins WHERE event_type = 'PATIENT_DELETED')"
-      "  RETURNING 1)"
-      " SELECT count(*) FROM ins" },
+        "WITH ins AS ("
+        "  INSERT INTO event (event_id, patient_id, event_type, occurred_at,"
+        "   registered_date, kafka_partition, kafka_offset)"
+        "  VALUES ($1, $2, $3, $4, $5::date, $6::int, $7::bigint)"
+        "  ON CONFLICT (event_id) DO NOTHING"
+        "  RETURNING event_type, registered_date, patient_id),"
+        " t AS (INSERT INTO events_by_type SELECT event_type, 1 FROM ins"
+        "  ON CONFLICT (event_type) DO UPDATE"
+        "  SET count = events_by_type.count + 1 RETURNING 1),"
+        " d AS (INSERT INTO registrations_by_day SELECT registered_date, 1 FROM ins"
+        "  WHERE event_type = 'PATIENT_CREATED' AND registered_date IS NOT NULL"
+        "  ON CONFLICT (day) DO UPDATE"
+        "  SET count = registrations_by_day.count + 1 RETURNING 1),"
+        " r AS (INSERT INTO registered_patient SELECT patient_id FROM ins"
+        "  WHERE event_type = 'PATIENT_CREATED' ON CONFLICT DO NOTHING RETURNING 1),"
+        " x AS (DELETE FROM registered_patient WHERE patient_id IN"
+        "  (SELECT patient_id FROM ins WHERE event_type = 'PATIENT_DELETED')"
+        "  RETURNING 1)"
+        " SELECT count(*) FROM ins" },
     { "analytics_undecodable",
-      "INSERT INTO undecodable (kafka_partition, kafka_offset, payload, error)"
-      " VALUES ($1::int, $2::bigint, $3::bytea, $4) ON CONFLICT DO NOTHING" },
+        "INSERT INTO undecodable (kafka_partition, kafka_offset, payload, error)"
+        " VALUES ($1::int, $2::bigint, $3::bytea, $4) ON CONFLICT DO NOTHING" },
     { "analytics_summary",
-      "SELECT (SELECT coalesce(json_object_agg(event_type, count), '{}')"
-      "        FROM events_by_type),"
-      " (SELECT coalesce(json_object_agg(day, count ORDER BY day), '{}')"
-      "        FROM registrations_by_day),"
-      " (SELECT count(*) FROM registered_patient),"
-      " (SELECT count(*) FROM event),"
-      " (SELECT count(*) FROM undecodable)" },
+        "SELECT (SELECT coalesce(json_object_agg(event_type, count), '{}')"
+        "        FROM events_by_type),"
+        " (SELECT coalesce(json_object_agg(day, count ORDER BY day), '{}')"
+        "        FROM registrations_by_day),"
+        " (SELECT count(*) FROM registered_patient),"
+        " (SELECT count(*) FROM event),"
+        " (SELECT count(*) FROM undecodable)" },
 };
 
 const size_t analytics_store_nstmts =
@@ -51,7 +51,7 @@ analytics_store_apply(pms_db_t *db, const analytics_event_t *ev, int *applied)
 {
     char         spart[16], soff[24];
     const char  *params[7] = { ev->event_id, ev->patient_id, ev->event_type,
-                               ev->occurred_at, ev->registered_date, spart, soff };
+         ev->occurred_at, ev->registered_date, spart, soff };
     PGresult    *res;
     pms_status_t st;
 
@@ -69,12 +69,12 @@ pms_status_t
 analytics_store_undecodable(pms_db_t *db, int partition, long long offset,
     const void *payload, size_t len, const char *error)
 {
-    char           spart[16], soff[24], *hex;
-    const char    *params[4];
+    char                 spart[16], soff[24], *hex;
+    const char          *params[4];
     const unsigned char *p = payload;
-    PGresult      *res;
-    pms_status_t   st;
-    size_t         i;
+    PGresult            *res;
+    pms_status_t         st;
+    size_t               i;
 
     hex = malloc(len * 2 + 3);
     if (hex == NULL) {
@@ -110,12 +110,12 @@ analytics_store_summary(pms_db_t *db, pms_status_t *st)
     if (*st != PMS_OK) {
         return NULL;
     }
-    out = json_pack("{s:o, s:o, s:I, s:I, s:I}",
-        "eventsByType", json_loads(PQgetvalue(res, 0, 0), 0, NULL),
-        "registrationsPerDay", json_loads(PQgetvalue(res, 0, 1), 0, NULL),
-        "patientsRegistered", (json_int_t) atoll(PQgetvalue(res, 0, 2)),
-        "eventsProcessed", (json_int_t) atoll(PQgetvalue(res, 0, 3)),
-        "undecodableMessages", (json_int_t) atoll(PQgetvalue(res, 0, 4)));
+    out = json_pack("{s:o, s:o, s:I, s:I, s:I}", "eventsByType",
+        json_loads(PQgetvalue(res, 0, 0), 0, NULL), "registrationsPerDay",
+        json_loads(PQgetvalue(res, 0, 1), 0, NULL), "patientsRegistered",
+        (json_int_t) atoll(PQgetvalue(res, 0, 2)), "eventsProcessed",
+        (json_int_t) atoll(PQgetvalue(res, 0, 3)), "undecodableMessages",
+        (json_int_t) atoll(PQgetvalue(res, 0, 4)));
     PQclear(res);
     if (out == NULL) {
         *st = PMS_ERROR;

@@ -12,14 +12,14 @@
 #include "pms_db.h"
 
 extern const pms_db_stmt_t analytics_store_stmts[];
-extern const size_t analytics_store_nstmts;
+extern const size_t        analytics_store_nstmts;
 
 typedef struct {
     const char *event_id;
     const char *patient_id;
     const char *event_type;
     const char *occurred_at;
-    const char *registered_date;    /* NULL when absent */
+    const char *registered_date; /* NULL when absent */
     int         partition;
     long long   offset;
 } analytics_event_t;

@@ -47,7 +47,8 @@ auth_cache_digest(const char *token, size_t len, unsigned char digest[32])
 {
     unsigned int n = 32;
 
-    if (EVP_Digest(token, len, digest, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+    if (EVP_Digest(token, len, digest, &n, EVP_sha256(), NULL) != 1
+        || n != 32) {
         return -1;
     }
     return 0;
@@ -56,7 +57,8 @@ auth_cache_digest(const char *token, size_t len, unsigned char digest[32])
 static cache_slot_t *
 cache_slot(auth_cache_t *c, const unsigned char digest[32])
 {
-    unsigned int i = ((unsigned int) digest[0] << 8 | digest[1]) % AUTH_CACHE_SLOTS;
+    unsigned int i =
+        ((unsigned int) digest[0] << 8 | digest[1]) % AUTH_CACHE_SLOTS;
 
     return &c->slots[i];
 }

@@ -13,7 +13,7 @@
 typedef struct auth_cache_s auth_cache_t;
 
 auth_cache_t *auth_cache_new(void);
-void auth_cache_free(auth_cache_t *c);
+void          auth_cache_free(auth_cache_t *c);
 
 /* SHA-256 of token into digest[32].  0, or -1 when OpenSSL fails. */
 int auth_cache_digest(const char *token, size_t len, unsigned char digest[32]);

@@ -15,19 +15,19 @@
 #include "auth_jwks.h"
 #include "pms_log.h"
 
-#define JWKS_MAX_BYTES (1024 * 1024)
-#define JWKS_RETRY_WITHOUT_KEYS 1        /* seconds between fetches while keyless */
+#define JWKS_MAX_BYTES          (1024 * 1024)
+#define JWKS_RETRY_WITHOUT_KEYS 1 /* seconds between fetches while keyless */
 
 struct auth_jwks_s {
-    const char       *url;
-    long              min_interval;
-    long              ttl;
-    pthread_rwlock_t  lock;          /* guards keys */
-    auth_keyset_t     keys;
-    pthread_mutex_t   attempt_lock;  /* guards the fields below */
-    time_t            last_attempt;
-    time_t            last_success;
-    long              fetches;
+    const char      *url;
+    long             min_interval;
+    long             ttl;
+    pthread_rwlock_t lock; /* guards keys */
+    auth_keyset_t    keys;
+    pthread_mutex_t  attempt_lock; /* guards the fields below */
+    time_t           last_attempt;
+    time_t           last_success;
+    long             fetches;
 };
 
 /*
@@ -39,7 +39,8 @@ struct auth_jwks_s {
 static int
 jwks_members_ok(json_t *k)
 {
-    static const char *members[] = { "n", "e", "d", "p", "q", "dp", "dq", "qi" };
+    static const char *members[] = { "n", "e", "d", "p", "q", "dp", "dq",
+        "qi" };
     size_t             i, len;
     const char        *v;
 
@@ -53,7 +54,8 @@ jwks_members_ok(json_t *k)
         if (v == NULL) {
             return 0;
         }
-        len = strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+        len = strspn(v,
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
             "0123456789-_");
         if (v[len] != '\0' || len % 4 == 1) {
             return 0;
@@ -63,13 +65,13 @@ jwks_members_ok(json_t *k)
 }
 
 int
-auth_keyset_parse(const char *json, size_t len, auth_keyset_t *out,
-    char *err, size_t errlen)
+auth_keyset_parse(const char *json, size_t len, auth_keyset_t *out, char *err,
+    size_t errlen)
 {
-    json_t       *doc, *keys, *k;
-    json_error_t  jerr;
-    size_t        i;
-    cjose_err     cerr;
+    json_t      *doc, *keys, *k;
+    json_error_t jerr;
+    size_t       i;
+    cjose_err    cerr;
 
     out->keys = NULL;
     out->n = 0;
@@ -86,7 +88,8 @@ auth_keyset_parse(const char *json, size_t len, auth_keyset_t *out,
         json_decref(doc);
         return -1;
     }
-    json_array_foreach(keys, i, k) {
+    json_array_foreach(keys, i, k)
+    {
         const char  *kty = json_string_value(json_object_get(k, "kty"));
         const char  *use = json_string_value(json_object_get(k, "use"));
         const char  *alg = json_string_value(json_object_get(k, "alg"));
@@ -96,8 +99,7 @@ auth_keyset_parse(const char *json, size_t len, auth_keyset_t *out,
         if (kty == NULL || strcmp(kty, "RSA") != 0 || kid == NULL
             || strlen(kid) >= sizeof(out->keys[0].kid)
             || (use != NULL && strcmp(use, "sig") != 0)
-            || (alg != NULL && strcmp(alg, "RS256") != 0))
-        {
+            || (alg != NULL && strcmp(alg, "RS256") != 0)) {
             continue;
         }
         if (!jwks_members_ok(k)) {
@@ -170,8 +172,8 @@ auth_jwks_free(auth_jwks_t *j)
 }
 
 typedef struct {
-    char   *data;
-    size_t  len;
+    char  *data;
+    size_t len;
 } jwks_buf_t;
 
 static size_t
@@ -182,7 +184,7 @@ jwks_write(char *ptr, size_t size, size_t nmemb, void *userdata)
     char       *grown;
 
     if (b->len + n > JWKS_MAX_BYTES) {
-        return 0;               /* abort: far larger than any JWKS */
+        return 0; /* abort: far larger than any JWKS */
     }
     grown = realloc(b->data, b->len + n + 1);
     if (grown == NULL) {
@@ -198,11 +200,11 @@ jwks_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 static int
 jwks_fetch(const char *url, auth_keyset_t *out, char *err, size_t errlen)
 {
-    CURL       *curl = curl_easy_init();
-    jwks_buf_t  buf = { NULL, 0 };
-    CURLcode    cc;
-    long        code = 0;
-    int         rc = -1;
+    CURL      *curl = curl_easy_init();
+    jwks_buf_t buf = { NULL, 0 };
+    CURLcode   cc;
+    long       code = 0;
+    int        rc = -1;
 
     if (curl == NULL) {
         snprintf(err, errlen, "curl_easy_init failed");
@@ -242,7 +244,8 @@ auth_jwks_refresh(auth_jwks_t *j)
     /* without any keys every request fails: retry once a second (still
      * rate-limited) instead of waiting out the normal interval */
     interval = j->last_success == 0 && j->min_interval > JWKS_RETRY_WITHOUT_KEYS
-               ? JWKS_RETRY_WITHOUT_KEYS : j->min_interval;
+        ? JWKS_RETRY_WITHOUT_KEYS
+        : j->min_interval;
     if (j->last_attempt != 0 && now - j->last_attempt < interval) {
         pthread_mutex_unlock(&j->attempt_lock);
         return 0;
@@ -252,7 +255,8 @@ auth_jwks_refresh(auth_jwks_t *j)
     pthread_mutex_unlock(&j->attempt_lock);
 
     if (jwks_fetch(j->url, &fresh, err, sizeof(err)) != 0) {
-        pms_log_fields(PMS_LOG_WARN, json_pack("{s:i}", "jwks_fetches", (int) n),
+        pms_log_fields(PMS_LOG_WARN,
+            json_pack("{s:i}", "jwks_fetches", (int) n),
             "JWKS fetch failed (%s); keeping the keys we have", err);
         return -1;
     }
@@ -264,8 +268,9 @@ auth_jwks_refresh(auth_jwks_t *j)
     pthread_mutex_lock(&j->attempt_lock);
     j->last_success = now;
     pthread_mutex_unlock(&j->attempt_lock);
-    pms_log_fields(PMS_LOG_INFO, json_pack("{s:i, s:i}", "jwks_fetches", (int) n,
-        "keys", (int) fresh.n), "JWKS fetched");
+    pms_log_fields(PMS_LOG_INFO,
+        json_pack("{s:i, s:i}", "jwks_fetches", (int) n, "keys", (int) fresh.n),
+        "JWKS fetched");
     return 1;
 }
 

@@ -39,30 +39,30 @@ static int         cfg_debug;
 
 static const pms_conf_entry_t auth_config[] = {
     { "PMS_OIDC_ISSUER", PMS_CONF_STR,
-      "http://127.0.0.1:8080/realms/patient-management", 1, 512,
-      "the exact iss of accepted tokens", &cfg_issuer },
+        "http://127.0.0.1:8080/realms/patient-management", 1, 512,
+        "the exact iss of accepted tokens", &cfg_issuer },
     { "PMS_OIDC_JWKS_URL", PMS_CONF_STR, "", 0, 512,
-      "the realm's JWKS (default: ISSUER/protocol/openid-connect/certs)",
-      &cfg_jwks_url },
+        "the realm's JWKS (default: ISSUER/protocol/openid-connect/certs)",
+        &cfg_jwks_url },
     { "PMS_OIDC_AUDIENCE", PMS_CONF_STR, "patient-api", 0, 128,
-      "a value aud must contain (empty: not checked)", &cfg_audience },
+        "a value aud must contain (empty: not checked)", &cfg_audience },
     { "PMS_OIDC_CLIENTS", PMS_CONF_STR, "ms-api,ms-readonly", 0, 512,
-      "clients (azp) allowed, comma-separated (empty: any)", &cfg_clients },
+        "clients (azp) allowed, comma-separated (empty: any)", &cfg_clients },
     { "PMS_OIDC_LEEWAY", PMS_CONF_INT, "60", 0, 600,
-      "seconds of clock skew allowed on exp, nbf and iat", &cfg_leeway },
+        "seconds of clock skew allowed on exp, nbf and iat", &cfg_leeway },
     { "PMS_OIDC_REFETCH_S", PMS_CONF_INT, "10", 1, 3600,
-      "at most one JWKS fetch per this many seconds", &cfg_refetch },
+        "at most one JWKS fetch per this many seconds", &cfg_refetch },
     { "PMS_OIDC_JWKS_TTL", PMS_CONF_INT, "300", 10, 86400,
-      "refetch the JWKS when the last fetch is older than this", &cfg_ttl },
+        "refetch the JWKS when the last fetch is older than this", &cfg_ttl },
     { "PMS_AUTH_THREADS", PMS_CONF_INT, "4", 1, 64,
-      "threads answering auth subrequests", &cfg_threads },
+        "threads answering auth subrequests", &cfg_threads },
     { "PMS_AUTH_CACHE", PMS_CONF_BOOL, "true", 0, 0,
-      "cache verified tokens (by SHA-256) until exp", &cfg_cache },
+        "cache verified tokens (by SHA-256) until exp", &cfg_cache },
     { "PMS_AUTH_GATEWAY_CACHE_S", PMS_CONF_INT, "30", 0, 3600,
-      "seconds nginx may reuse an acceptance (never past the token's exp; 0: never)",
-      &cfg_gateway_cache },
+        "seconds nginx may reuse an acceptance (never past the token's exp; 0: never)",
+        &cfg_gateway_cache },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
-      &cfg_debug },
+        &cfg_debug },
 };
 
 static const pms_daemon_conf_t auth_conf[] = {
@@ -70,14 +70,18 @@ static const pms_daemon_conf_t auth_conf[] = {
 };
 
 static const pms_daemon_t auth_daemon = {
-    "pms-auth", "auth", "usage: spawn-fcgi -n -a 127.0.0.1 -p 4003 -- %1$s\n",
-    auth_conf, 1, &cfg_debug,
+    "pms-auth",
+    "auth",
+    "usage: spawn-fcgi -n -a 127.0.0.1 -p 4003 -- %1$s\n",
+    auth_conf,
+    1,
+    &cfg_debug,
 };
 
 typedef struct {
-    auth_policy_t  policy;
-    auth_jwks_t   *jwks;
-    auth_cache_t  *cache;
+    auth_policy_t policy;
+    auth_jwks_t  *jwks;
+    auth_cache_t *cache;
 } auth_ctx_t;
 
 static volatile sig_atomic_t auth_stop;
@@ -145,26 +149,26 @@ auth_gateway_ttl(pms_resp_t *resp, long exp)
 static void
 auth_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
 {
-    auth_ctx_t      *a = vctx;
-    const char      *role = pms_req_param(req, "PMS_REQUIRED_ROLE");
-    const char      *authz = pms_req_param(req, "HTTP_AUTHORIZATION");
-    const char      *token;
-    auth_identity_t  id;
-    unsigned char    digest[32];
-    char             why[128];
-    auth_result_t    rc;
-    size_t           len;
-    int              use_cache;
+    auth_ctx_t     *a = vctx;
+    const char     *role = pms_req_param(req, "PMS_REQUIRED_ROLE");
+    const char     *authz = pms_req_param(req, "HTTP_AUTHORIZATION");
+    const char     *token;
+    auth_identity_t id;
+    unsigned char   digest[32];
+    char            why[128];
+    auth_result_t   rc;
+    size_t          len;
+    int             use_cache;
 
     if (role == NULL || role[0] == '\0') {
-        pms_error("auth subrequest without PMS_REQUIRED_ROLE: check nginx.conf");
+        pms_error(
+            "auth subrequest without PMS_REQUIRED_ROLE: check nginx.conf");
         resp->status = 500;
         return;
     }
     if (authz == NULL || strncasecmp(authz, "Bearer", 6) != 0
-        || (authz[6] != ' ' && authz[6] != '\0'))
-    {
-        auth_challenge(resp, 401, NULL, NULL, NULL);   /* no credentials */
+        || (authz[6] != ' ' && authz[6] != '\0')) {
+        auth_challenge(resp, 401, NULL, NULL, NULL); /* no credentials */
         return;
     }
     token = authz + 6;
@@ -176,15 +180,17 @@ auth_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
         len--;
     }
     if (len == 0) {
-        auth_challenge(resp, 401, "invalid_token", "the bearer token is empty", NULL);
+        auth_challenge(resp, 401, "invalid_token", "the bearer token is empty",
+            NULL);
         return;
     }
     if (auth_jwks_stale(a->jwks)) {
-        (void) auth_jwks_refresh(a->jwks);   /* rate-limited inside */
+        (void) auth_jwks_refresh(a->jwks); /* rate-limited inside */
     }
     /* without a digest the cache is bypassed: every check is then full */
     use_cache = cfg_cache && auth_cache_digest(token, len, digest) == 0;
-    if (!(use_cache && auth_cache_get(a->cache, digest, (long) time(NULL), &id))) {
+    if (!(use_cache
+            && auth_cache_get(a->cache, digest, (long) time(NULL), &id))) {
         rc = auth_check(a, token, len, &id, why, sizeof(why));
         if (rc == AUTH_UNKNOWN_KID && auth_jwks_refresh(a->jwks) == 1) {
             rc = auth_check(a, token, len, &id, why, sizeof(why));
@@ -213,8 +219,9 @@ auth_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
         }
     }
     if (!auth_has_role(id.roles, role)) {
-        pms_log_fields(PMS_LOG_INFO, json_pack("{s:s, s:s}", "client", id.azp,
-            "role", role), "role missing");
+        pms_log_fields(PMS_LOG_INFO,
+            json_pack("{s:s, s:s}", "client", id.azp, "role", role),
+            "role missing");
         auth_challenge(resp, 403, "insufficient_scope",
             "the token lacks the role this request needs", role);
         return;
@@ -238,11 +245,11 @@ auth_thread(void *arg)
 int
 main(int argc, char **argv)
 {
-    static char  jwks_default[600];
-    auth_ctx_t   a;
-    pthread_t    threads[64];
-    sigset_t     sigs;
-    int          sig;
+    static char jwks_default[600];
+    auth_ctx_t  a;
+    pthread_t   threads[64];
+    sigset_t    sigs;
+    int         sig;
 
     pms_daemon_init(&auth_daemon, argc, argv);
     if (cfg_jwks_url[0] == '\0') {
@@ -267,12 +274,12 @@ main(int argc, char **argv)
         pms_error("out of memory");
         return 1;
     }
-    (void) auth_jwks_refresh(a.jwks);   /* a failure is retried on demand */
+    (void) auth_jwks_refresh(a.jwks); /* a failure is retried on demand */
 
-    pms_daemon_block(&sigs);        /* threads inherit the mask */
+    pms_daemon_block(&sigs); /* threads inherit the mask */
     if (pms_daemon_threads(threads, (int) cfg_threads, auth_thread, &a,
-            &auth_stop) != 0)
-    {
+            &auth_stop)
+        != 0) {
         return 1;
     }
     pms_info("ready: issuer %s, %ld threads", cfg_issuer, cfg_threads);

@@ -11,7 +11,7 @@
 
 #include "auth_verify.h"
 
-#define VERIFY_MAX_DATE  253402300799.0   /* 9999-12-31T23:59:59Z */
+#define VERIFY_MAX_DATE 253402300799.0 /* 9999-12-31T23:59:59Z */
 
 static auth_result_t
 verify_fail(char *why, size_t whylen, const char *reason)
@@ -35,8 +35,7 @@ verify_shape(const char *t, size_t len)
             dots++;
             seg = 0;
         } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-                   || (c >= '0' && c <= '9') || c == '-' || c == '_')
-        {
+            || (c >= '0' && c <= '9') || c == '-' || c == '_') {
             seg++;
         } else {
             return 0;
@@ -100,7 +99,8 @@ verify_audience(json_t *aud, const char *audience)
     if (json_is_string(aud)) {
         return strcmp(json_string_value(aud), audience) == 0;
     }
-    json_array_foreach(aud, i, v) {
+    json_array_foreach(aud, i, v)
+    {
         if (json_is_string(v) && strcmp(json_string_value(v), audience) == 0) {
             return 1;
         }
@@ -111,13 +111,14 @@ verify_audience(json_t *aud, const char *audience)
 static void
 verify_roles(json_t *claims, char *out, size_t outlen)
 {
-    json_t *roles = json_object_get(json_object_get(claims, "realm_access"),
-        "roles");
+    json_t *roles =
+        json_object_get(json_object_get(claims, "realm_access"), "roles");
     size_t  i, used = 0;
     json_t *v;
 
     out[0] = '\0';
-    json_array_foreach(roles, i, v) {
+    json_array_foreach(roles, i, v)
+    {
         const char *r = json_string_value(v);
         size_t      n;
 
@@ -162,7 +163,8 @@ verify_claims(json_t *claims, const auth_policy_t *p, long now,
         return verify_fail(why, whylen, "the token has an invalid iat");
     case 1:
         if (iat > now + p->leeway) {
-            return verify_fail(why, whylen, "the token was issued in the future");
+            return verify_fail(why, whylen,
+                "the token was issued in the future");
         }
     }
     iss = json_string_value(json_object_get(claims, "iss"));
@@ -170,12 +172,12 @@ verify_claims(json_t *claims, const auth_policy_t *p, long now,
         return verify_fail(why, whylen, "the token has the wrong issuer");
     }
     if (p->audience[0] != '\0'
-        && !verify_audience(json_object_get(claims, "aud"), p->audience))
-    {
+        && !verify_audience(json_object_get(claims, "aud"), p->audience)) {
         return verify_fail(why, whylen, "the token is not meant for this API");
     }
     azp = json_string_value(json_object_get(claims, "azp"));
-    if (p->clients[0] != '\0' && (azp == NULL || !verify_in_list(p->clients, azp))) {
+    if (p->clients[0] != '\0'
+        && (azp == NULL || !verify_in_list(p->clients, azp))) {
         return verify_fail(why, whylen, "the token's client is not allowed");
     }
     sub = json_string_value(json_object_get(claims, "sub"));
@@ -188,8 +190,8 @@ verify_claims(json_t *claims, const auth_policy_t *p, long now,
 
 auth_result_t
 auth_verify(const char *token, size_t len, const auth_policy_t *policy,
-    long now, auth_key_lookup_fn lookup, void *lookup_ctx,
-    auth_identity_t *id, char *why, size_t whylen)
+    long now, auth_key_lookup_fn lookup, void *lookup_ctx, auth_identity_t *id,
+    char *why, size_t whylen)
 {
     cjose_err          err;
     cjose_jws_t       *jws;
@@ -230,13 +232,12 @@ auth_verify(const char *token, size_t len, const auth_policy_t *policy,
         return AUTH_UNKNOWN_KID;
     }
     if (!cjose_jws_verify(jws, key, &err)
-        || !cjose_jws_get_plaintext(jws, &plain, &plain_len, &err))
-    {
+        || !cjose_jws_get_plaintext(jws, &plain, &plain_len, &err)) {
         cjose_jws_release(jws);
         return verify_fail(why, whylen, "the token's signature is invalid");
     }
     claims = json_loadb((const char *) plain, plain_len, 0, &jerr);
-    cjose_jws_release(jws);     /* plain belongs to jws */
+    cjose_jws_release(jws); /* plain belongs to jws */
     if (!json_is_object(claims)) {
         json_decref(claims);
         return verify_fail(why, whylen, "the token's claims are not an object");

@@ -11,26 +11,26 @@
 #include <stddef.h>
 #include <cjose/cjose.h>
 
-#define AUTH_MAX_TOKEN 8192          /* longer tokens are refused unread */
+#define AUTH_MAX_TOKEN 8192 /* longer tokens are refused unread */
 
 typedef struct {
-    const char *issuer;              /* exact iss */
-    const char *audience;            /* must be in aud; "" = not checked */
-    const char *clients;             /* azp must be one of "a,b"; "" = not checked */
-    long        leeway;              /* seconds of clock skew allowed */
+    const char *issuer;   /* exact iss */
+    const char *audience; /* must be in aud; "" = not checked */
+    const char *clients;  /* azp must be one of "a,b"; "" = not checked */
+    long        leeway;   /* seconds of clock skew allowed */
 } auth_policy_t;
 
 typedef struct {
     char sub[128];
     char azp[128];
-    char roles[512];                 /* realm roles, comma-separated */
+    char roles[512]; /* realm roles, comma-separated */
     long exp;
 } auth_identity_t;
 
 typedef enum {
     AUTH_OK,
-    AUTH_UNKNOWN_KID,                /* well-formed, but no key has its kid */
-    AUTH_INVALID                     /* refused; why says which rule */
+    AUTH_UNKNOWN_KID, /* well-formed, but no key has its kid */
+    AUTH_INVALID      /* refused; why says which rule */
 } auth_result_t;
 
 /* Returns the RSA key with this kid, or NULL.  Borrowed. */

@@ -8,7 +8,7 @@ PMS_APT_PACKAGES+=(
     librdkafka-dev libcjose-dev libcurl4-openssl-dev
     nginx-light libnginx-mod-http-ndk libnginx-mod-http-set-misc
     spawn-fcgi supervisor postgresql postgresql-client
-    curl jq python3 procps iproute2 valgrind kcat wrk shellcheck
+    curl jq python3 procps iproute2 valgrind kcat wrk shellcheck clang-format
 )
 
 pms_install_deps() {

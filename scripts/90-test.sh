@@ -27,6 +27,17 @@ pms_test() {
         results+=("FAIL shellcheck: see above")
     fi
 
+    pms_say "format (clang-format, the committed .clang-format)"
+    local sources
+    mapfile -t sources < <(cd "$PMS_SRC" && find fcgi-patient grpc-billing \
+        kafka-analytics nginx shared tests bench -name '*.[ch]' ! -name '*.pb-c.*' | sort)
+    if (cd "$PMS_SRC" && clang-format --dry-run --Werror "${sources[@]}"); then
+        results+=("PASS format: ${#sources[@]} C files as .clang-format lays them out")
+    else
+        failed=1
+        results+=("FAIL format: run clang-format -i on the files named above")
+    fi
+
     pms_say "unit tests (make check)"
     if make -s -C "$PMS_BUILD" check >/dev/null 2>&1; then
         results+=("PASS unit: $(tail -n 2 "$PMS_BUILD/tests/unit/check_pms.log" | head -1)")

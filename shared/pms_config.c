@@ -33,14 +33,12 @@ static int
 conf_parse_bool(const char *v, int *out)
 {
     if (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0
-        || strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0)
-    {
+        || strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0) {
         *out = 1;
         return 0;
     }
     if (strcmp(v, "0") == 0 || strcasecmp(v, "false") == 0
-        || strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0)
-    {
+        || strcasecmp(v, "no") == 0 || strcasecmp(v, "off") == 0) {
         *out = 0;
         return 0;
     }
@@ -48,20 +46,20 @@ conf_parse_bool(const char *v, int *out)
 }
 
 int
-pms_config_load(const pms_conf_entry_t *table, size_t n,
-    pms_conf_getter_t get, char *err, size_t errlen)
+pms_config_load(const pms_conf_entry_t *table, size_t n, pms_conf_getter_t get,
+    char *err, size_t errlen)
 {
-    size_t      i, used = 0;
-    int         bad = 0;
+    size_t i, used = 0;
+    int    bad = 0;
 
     if (errlen > 0) {
         err[0] = '\0';
     }
     for (i = 0; i < n; i++) {
         const pms_conf_entry_t *e = &table[i];
-        const char *v = get(e->name);
-        char       *end;
-        long        l;
+        const char             *v = get(e->name);
+        char                   *end;
+        long                    l;
 
         if (v == NULL) {
             v = e->def;
@@ -75,8 +73,8 @@ pms_config_load(const pms_conf_entry_t *table, size_t n,
                     "%s: \"%s\" is not an integer\n", e->name, v ? v : "");
                 bad = 1;
             } else if (l < e->min || l > e->max) {
-                conf_append(err, errlen, &used,
-                    "%s: %ld is outside %ld..%ld\n", e->name, l, e->min, e->max);
+                conf_append(err, errlen, &used, "%s: %ld is outside %ld..%ld\n",
+                    e->name, l, e->min, e->max);
                 bad = 1;
             } else {
                 *(long *) e->dst = l;
@@ -88,8 +86,8 @@ pms_config_load(const pms_conf_entry_t *table, size_t n,
             }
             if ((long) strlen(v) < e->min || (long) strlen(v) > e->max) {
                 conf_append(err, errlen, &used,
-                    "%s: length %zu is outside %ld..%ld\n", e->name,
-                    strlen(v), e->min, e->max);
+                    "%s: length %zu is outside %ld..%ld\n", e->name, strlen(v),
+                    e->min, e->max);
                 bad = 1;
             } else {
                 *(const char **) e->dst = v;
@@ -134,7 +132,7 @@ pms_config_usage(FILE *out, const pms_conf_entry_t *table, size_t n)
 
     fprintf(out, "Environment variables:\n");
     for (i = 0; i < n; i++) {
-        fprintf(out, "  %-28s %s (default: %s)\n", table[i].name,
-            table[i].help, table[i].def ? table[i].def : "none");
+        fprintf(out, "  %-28s %s (default: %s)\n", table[i].name, table[i].help,
+            table[i].def ? table[i].def : "none");
     }
 }

@@ -11,19 +11,19 @@
 #include <stdio.h>
 
 typedef enum {
-    PMS_CONF_INT,            /* dst is a long *, checked against min/max */
-    PMS_CONF_STR,            /* dst is a const char **, borrowed from env */
-    PMS_CONF_BOOL            /* dst is an int *: 0/1, true/false, yes/no */
+    PMS_CONF_INT, /* dst is a long *, checked against min/max */
+    PMS_CONF_STR, /* dst is a const char **, borrowed from env */
+    PMS_CONF_BOOL /* dst is an int *: 0/1, true/false, yes/no */
 } pms_conf_type_t;
 
 typedef struct {
-    const char      *name;   /* environment variable, e.g. PMS_PATIENT_WORKERS */
-    pms_conf_type_t  type;
-    const char      *def;    /* default, as the text the variable would hold */
-    long             min;    /* PMS_CONF_INT bounds (inclusive); */
-    long             max;    /*   for PMS_CONF_STR: min/max length */
-    const char      *help;
-    void            *dst;
+    const char     *name; /* environment variable, e.g. PMS_PATIENT_WORKERS */
+    pms_conf_type_t type;
+    const char     *def; /* default, as the text the variable would hold */
+    long            min; /* PMS_CONF_INT bounds (inclusive); */
+    long            max; /*   for PMS_CONF_STR: min/max length */
+    const char     *help;
+    void           *dst;
 } pms_conf_entry_t;
 
 /* Looks up a variable; getenv() in daemons, a fake table in unit tests. */

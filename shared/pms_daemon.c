@@ -25,8 +25,7 @@ pms_daemon_knows(const pms_daemon_t *d, const char *name, size_t len)
     for (t = 0; t < d->nconf; t++) {
         for (i = 0; i < d->conf[t].n; i++) {
             if (strlen(d->conf[t].entries[i].name) == len
-                && strncmp(d->conf[t].entries[i].name, name, len) == 0)
-            {
+                && strncmp(d->conf[t].entries[i].name, name, len) == 0) {
                 return 1;
             }
         }
@@ -41,7 +40,8 @@ daemon_usage(const pms_daemon_t *d, const char *argv0)
 
     printf(d->usage, argv0);
     printf("       %s --check-env   (exit 0 when every PMS_* variable set is\n"
-           "                        one it reads, with a valid value)\n\n", argv0);
+           "                        one it reads, with a valid value)\n\n",
+        argv0);
     for (t = 0; t < d->nconf; t++) {
         pms_config_usage(stdout, d->conf[t].entries, d->conf[t].n);
     }
@@ -58,8 +58,7 @@ daemon_warn_unknown(const pms_daemon_t *d)
     for (e = environ; e != NULL && *e != NULL; e++) {
         eq = strchr(*e, '=');
         if (strncmp(*e, "PMS_", 4) == 0 && eq != NULL
-            && !pms_daemon_knows(d, *e, (size_t) (eq - *e)))
-        {
+            && !pms_daemon_knows(d, *e, (size_t) (eq - *e))) {
             pms_warn("%.*s is set but %s does not read it (see --help)",
                 (int) (eq - *e), *e, d->prog);
             n++;
@@ -94,7 +93,8 @@ pms_daemon_fcgi_socket(void)
     struct stat st;
 
     if (fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode)) {
-        pms_error("fd 0 is not a listening socket: start me with spawn-fcgi -n");
+        pms_error(
+            "fd 0 is not a listening socket: start me with spawn-fcgi -n");
         return -1;
     }
     if (pms_serve_prepare(0) != 0) {
@@ -147,7 +147,8 @@ pms_daemon_threads(pthread_t *threads, int n, void *(*fn)(void *), void *arg,
 
     for (i = 0; i < n; i++) {
         if ((rc = pthread_create(&threads[i], NULL, fn, arg)) != 0) {
-            pms_error("cannot start thread %d of %d: %s", i + 1, n, strerror(rc));
+            pms_error("cannot start thread %d of %d: %s", i + 1, n,
+                strerror(rc));
             *stop = 1;
             pms_daemon_join(threads, i);
             return -1;

@@ -26,12 +26,12 @@ typedef struct {
 } pms_daemon_conf_t;
 
 typedef struct {
-    const char              *prog;      /* "pms-billing", for messages */
-    const char              *service;   /* "billing", the log's service */
-    const char              *usage;     /* usage lines; %1$s is argv[0] */
-    const pms_daemon_conf_t *conf;      /* its tables ... */
+    const char              *prog;    /* "pms-billing", for messages */
+    const char              *service; /* "billing", the log's service */
+    const char              *usage;   /* usage lines; %1$s is argv[0] */
+    const pms_daemon_conf_t *conf;    /* its tables ... */
     size_t                   nconf;
-    int                     *debug;     /* where PMS_DEBUG was loaded */
+    int                     *debug; /* where PMS_DEBUG was loaded */
 } pms_daemon_t;
 
 /*

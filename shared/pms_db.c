@@ -67,8 +67,7 @@ pms_db_ensure(pms_db_t *db)
     db_drop(db);
     db->conn = PQconnectdb(db->conninfo);
     if (PQstatus(db->conn) != CONNECTION_OK) {
-        pms_warn("database connection failed: %s",
-            PQerrorMessage(db->conn));
+        pms_warn("database connection failed: %s", PQerrorMessage(db->conn));
         db_drop(db);
         return PMS_UNAVAILABLE;
     }
@@ -112,9 +111,8 @@ db_classify(pms_db_t *db, PGresult *res)
         return PMS_INVALID;
     }
     /* class 57 (operator intervention, e.g. admin shutdown), 08 (connection) */
-    if (state != NULL && (strncmp(state, "57", 2) == 0
-        || strncmp(state, "08", 2) == 0))
-    {
+    if (state != NULL
+        && (strncmp(state, "57", 2) == 0 || strncmp(state, "08", 2) == 0)) {
         return PMS_UNAVAILABLE;
     }
     pms_error("statement failed: %s", PQresultErrorMessage(res));
@@ -247,8 +245,7 @@ pms_db_command(PGconn *conn, const char *sql)
     pms_status_t st = PMS_OK;
 
     if (PQresultStatus(res) != PGRES_COMMAND_OK
-        && PQresultStatus(res) != PGRES_TUPLES_OK)
-    {
+        && PQresultStatus(res) != PGRES_TUPLES_OK) {
         pms_error("command failed: %s", PQresultErrorMessage(res));
         st = PMS_ERROR;
     }

@@ -12,8 +12,8 @@
 #include "pms_status.h"
 
 typedef struct {
-    const char *name;        /* statement name, used by pms_db_exec() */
-    const char *sql;         /* text with $1..$n */
+    const char *name; /* statement name, used by pms_db_exec() */
+    const char *sql;  /* text with $1..$n */
 } pms_db_stmt_t;
 
 typedef struct pms_db_s pms_db_t;
@@ -24,7 +24,7 @@ typedef struct pms_db_s pms_db_t;
  */
 pms_db_t *pms_db_new(const char *conninfo, const pms_db_stmt_t *stmts,
     size_t nstmts);
-void pms_db_free(pms_db_t *db);
+void      pms_db_free(pms_db_t *db);
 
 /*
  * Makes sure the connection is up and every statement is prepared,
@@ -53,7 +53,7 @@ pms_status_t pms_db_query(pms_db_t *db, const char *sql, int nparams,
 /* BEGIN / COMMIT / ROLLBACK, tracking whether a transaction is open. */
 pms_status_t pms_db_begin(pms_db_t *db);
 pms_status_t pms_db_commit(pms_db_t *db);
-void pms_db_rollback(pms_db_t *db);
+void         pms_db_rollback(pms_db_t *db);
 
 /* The live connection (NULL when down), e.g. for LISTEN. Borrowed. */
 PGconn *pms_db_conn(pms_db_t *db);

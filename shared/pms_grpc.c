@@ -21,7 +21,7 @@ pms_grpc_pack(const ProtobufCMessage *m)
     grpc_byte_buffer *bb;
 
     protobuf_c_message_pack(m, GRPC_SLICE_START_PTR(s));
-    bb = grpc_raw_byte_buffer_create(&s, 1);    /* takes its own ref */
+    bb = grpc_raw_byte_buffer_create(&s, 1); /* takes its own ref */
     grpc_slice_unref(s);
     return bb;
 }
@@ -29,9 +29,9 @@ pms_grpc_pack(const ProtobufCMessage *m)
 ProtobufCMessage *
 pms_grpc_unpack(const ProtobufCMessageDescriptor *d, grpc_byte_buffer *bb)
 {
-    grpc_byte_buffer_reader  r;
-    grpc_slice               all;
-    ProtobufCMessage        *m;
+    grpc_byte_buffer_reader r;
+    grpc_slice              all;
+    ProtobufCMessage       *m;
 
     if (bb == NULL || !grpc_byte_buffer_reader_init(&r, bb)) {
         return NULL;
@@ -52,20 +52,19 @@ pms_grpc_deadline(long ms)
 }
 
 grpc_status_code
-pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq,
-    const char *method, const ProtobufCMessage *req,
-    const ProtobufCMessageDescriptor *resp_desc, long timeout_ms,
-    ProtobufCMessage **resp, char *err, size_t errlen)
+pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+    long timeout_ms, ProtobufCMessage **resp, char *err, size_t errlen)
 {
-    grpc_call           *call;
-    grpc_op              ops[6];
-    grpc_metadata_array  initial_md, trailing_md;
-    grpc_byte_buffer    *req_bb, *resp_bb = NULL;
-    grpc_status_code     status = GRPC_STATUS_UNKNOWN;
-    grpc_slice           details = grpc_empty_slice();
-    const char          *error_string = NULL;
-    grpc_call_error      ce;
-    grpc_event           ev;
+    grpc_call          *call;
+    grpc_op             ops[6];
+    grpc_metadata_array initial_md, trailing_md;
+    grpc_byte_buffer   *req_bb, *resp_bb = NULL;
+    grpc_status_code    status = GRPC_STATUS_UNKNOWN;
+    grpc_slice          details = grpc_empty_slice();
+    const char         *error_string = NULL;
+    grpc_call_error     ce;
+    grpc_event          ev;
 
     *resp = NULL;
     err[0] = '\0';
@@ -131,12 +130,18 @@ grpc_status_code
 pms_grpc_status(pms_status_t st)
 {
     switch (st) {
-    case PMS_OK:          return GRPC_STATUS_OK;
-    case PMS_INVALID:     return GRPC_STATUS_INVALID_ARGUMENT;
-    case PMS_NOT_FOUND:   return GRPC_STATUS_NOT_FOUND;
-    case PMS_CONFLICT:    return GRPC_STATUS_ALREADY_EXISTS;
-    case PMS_UNAVAILABLE: return GRPC_STATUS_UNAVAILABLE;
-    case PMS_ERROR:       return GRPC_STATUS_INTERNAL;
+    case PMS_OK:
+        return GRPC_STATUS_OK;
+    case PMS_INVALID:
+        return GRPC_STATUS_INVALID_ARGUMENT;
+    case PMS_NOT_FOUND:
+        return GRPC_STATUS_NOT_FOUND;
+    case PMS_CONFLICT:
+        return GRPC_STATUS_ALREADY_EXISTS;
+    case PMS_UNAVAILABLE:
+        return GRPC_STATUS_UNAVAILABLE;
+    case PMS_ERROR:
+        return GRPC_STATUS_INTERNAL;
     }
     return GRPC_STATUS_INTERNAL;
 }
@@ -145,11 +150,23 @@ const char *
 pms_grpc_status_name(grpc_status_code code)
 {
     static const char *names[] = {
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-        "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-        "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
-        "DATA_LOSS", "UNAUTHENTICATED",
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
     };
 
     if ((int) code >= 0 && (size_t) code < sizeof(names) / sizeof(names[0])) {

@@ -21,7 +21,7 @@ grpc_byte_buffer *pms_grpc_pack(const ProtobufCMessage *m);
  * with protobuf_c_message_free_unpacked().  NULL when it does not decode.
  */
 ProtobufCMessage *pms_grpc_unpack(const ProtobufCMessageDescriptor *d,
-    grpc_byte_buffer *bb);
+    grpc_byte_buffer                                               *bb);
 
 /* now + ms on the monotonic clock. */
 gpr_timespec pms_grpc_deadline(long ms);

@@ -3,7 +3,7 @@
  * the wire format (CGI "Status:" line, headers, body) and the body-size
  * limit; routing and meaning belong to the services.
  */
-#define _GNU_SOURCE             /* vasprintf */
+#define _GNU_SOURCE /* vasprintf */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,8 +141,8 @@ pms_resp_header(pms_resp_t *resp, const char *name, const char *fmt, ...)
     int     n;
 
     if (resp->nheaders == PMS_MAX_HEADERS) {
-        pms_error("header %s dropped: the response already has %d",
-            name, PMS_MAX_HEADERS);
+        pms_error("header %s dropped: the response already has %d", name,
+            PMS_MAX_HEADERS);
         resp->failed = 1;
         return -1;
     }
@@ -208,12 +208,14 @@ pms_resp_send(pms_resp_t *resp, FCGX_Request *fcgi)
     int i;
 
     if (resp->failed) {
-        return FCGX_PutS("Status: 503 Service Unavailable\r\n\r\n",
-            fcgi->out) < 0 ? -1 : 0;
+        return FCGX_PutS("Status: 503 Service Unavailable\r\n\r\n", fcgi->out)
+                < 0
+            ? -1
+            : 0;
     }
     if (FCGX_FPrintF(fcgi->out, "Status: %d %s\r\n", resp->status,
-            pms_http_reason(resp->status)) < 0)
-    {
+            pms_http_reason(resp->status))
+        < 0) {
         return -1;
     }
     if (resp->content_type != NULL) {
@@ -227,8 +229,7 @@ pms_resp_send(pms_resp_t *resp, FCGX_Request *fcgi)
         return -1;
     }
     if (resp->body_len > 0
-        && FCGX_PutStr(resp->body, (int) resp->body_len, fcgi->out) < 0)
-    {
+        && FCGX_PutStr(resp->body, (int) resp->body_len, fcgi->out) < 0) {
         return -1;
     }
     return 0;

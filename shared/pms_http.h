@@ -11,32 +11,38 @@
 #include <fcgiapp.h>
 #include <jansson.h>
 
-#define PMS_MAX_BODY     (64 * 1024)
-#define PMS_MAX_HEADERS  8
+#define PMS_MAX_BODY    (64 * 1024)
+#define PMS_MAX_HEADERS 8
 
 typedef void (*pms_defer_fn)(void *);
 
 typedef struct {
     FCGX_Request *fcgi;
-    const char   *method;        /* REQUEST_METHOD */
-    const char   *path;          /* DOCUMENT_URI: path after the gateway's strip */
-    const char   *query;         /* QUERY_STRING, "" when absent */
-    const char   *content_type;  /* CONTENT_TYPE or NULL */
-    char         *body;          /* NUL-terminated, NULL when empty */
+    const char   *method; /* REQUEST_METHOD */
+    const char   *path;   /* DOCUMENT_URI: path after the gateway's strip */
+    const char   *query;  /* QUERY_STRING, "" when absent */
+    const char   *content_type; /* CONTENT_TYPE or NULL */
+    char         *body;         /* NUL-terminated, NULL when empty */
     size_t        body_len;
-    struct pms_defer_s { pms_defer_fn fn; void *arg; } *defers;
-    int           ndefers;
-    int           cap_defers;
+    struct pms_defer_s {
+        pms_defer_fn fn;
+        void        *arg;
+    } * defers;
+    int ndefers;
+    int cap_defers;
 } pms_req_t;
 
 typedef struct {
-    int           status;
-    const char   *content_type;  /* static string */
-    char         *body;          /* owned; freed by pms_resp_reset() */
-    size_t        body_len;
-    struct { const char *name; char *value; } headers[PMS_MAX_HEADERS];
-    int           nheaders;     /* names are static strings; values owned */
-    int           failed;       /* out of memory while building: send 503 */
+    int         status;
+    const char *content_type; /* static string */
+    char       *body;         /* owned; freed by pms_resp_reset() */
+    size_t      body_len;
+    struct {
+        const char *name;
+        char       *value;
+    } headers[PMS_MAX_HEADERS];
+    int nheaders; /* names are static strings; values owned */
+    int failed;   /* out of memory while building: send 503 */
 } pms_resp_t;
 
 /* A FastCGI parameter, or NULL. Borrowed from the request. */

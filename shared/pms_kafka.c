@@ -11,28 +11,31 @@ pms_kafka_settings_t pms_kafka;
 
 const pms_conf_entry_t pms_kafka_config[PMS_KAFKA_NCONFIG] = {
     { "PMS_KAFKA_BROKERS", PMS_CONF_STR, "127.0.0.1:9092", 3, 512,
-      "Kafka bootstrap servers", &pms_kafka.brokers },
+        "Kafka bootstrap servers", &pms_kafka.brokers },
     { "PMS_KAFKA_TOPIC", PMS_CONF_STR, "patient", 1, 249,
-      "topic of the patient events", &pms_kafka.topic },
+        "topic of the patient events", &pms_kafka.topic },
     { "PMS_KAFKA_GROUP", PMS_CONF_STR, "analytics-service", 1, 255,
-      "consumer group of pms-analytics (the relay reports its lag)",
-      &pms_kafka.group },
+        "consumer group of pms-analytics (the relay reports its lag)",
+        &pms_kafka.group },
     { "PMS_KAFKA_SECURITY_PROTOCOL", PMS_CONF_STR, "plaintext", 3, 32,
-      "plaintext, ssl, sasl_plaintext or sasl_ssl", &pms_kafka.security_protocol },
+        "plaintext, ssl, sasl_plaintext or sasl_ssl",
+        &pms_kafka.security_protocol },
     { "PMS_KAFKA_CA_LOCATION", PMS_CONF_STR, "", 0, 1024,
-      "PEM file of the CAs that sign the brokers' certificates (empty: the"
-      " system's)", &pms_kafka.ca_location },
+        "PEM file of the CAs that sign the brokers' certificates (empty: the"
+        " system's)",
+        &pms_kafka.ca_location },
     { "PMS_KAFKA_SASL_MECHANISM", PMS_CONF_STR, "", 0, 32,
-      "SASL mechanism, e.g. SCRAM-SHA-512 (empty: no SASL)",
-      &pms_kafka.sasl_mechanism },
-    { "PMS_KAFKA_SASL_USERNAME", PMS_CONF_STR, "", 0, 255,
-      "SASL user name", &pms_kafka.sasl_username },
-    { "PMS_KAFKA_SASL_PASSWORD", PMS_CONF_STR, "", 0, 1024,
-      "SASL password", &pms_kafka.sasl_password },
+        "SASL mechanism, e.g. SCRAM-SHA-512 (empty: no SASL)",
+        &pms_kafka.sasl_mechanism },
+    { "PMS_KAFKA_SASL_USERNAME", PMS_CONF_STR, "", 0, 255, "SASL user name",
+        &pms_kafka.sasl_username },
+    { "PMS_KAFKA_SASL_PASSWORD", PMS_CONF_STR, "", 0, 1024, "SASL password",
+        &pms_kafka.sasl_password },
 };
 
 _Static_assert(sizeof(pms_kafka_config) / sizeof(pms_kafka_config[0])
-    == PMS_KAFKA_NCONFIG, "PMS_KAFKA_NCONFIG counts pms_kafka_config");
+        == PMS_KAFKA_NCONFIG,
+    "PMS_KAFKA_NCONFIG counts pms_kafka_config");
 
 /* librdkafka's own log lines, as JSON lines like ours. */
 static void
@@ -43,22 +46,23 @@ kafka_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 }
 
 static int
-kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value,
-    char *err, size_t errlen)
+kafka_set(rd_kafka_conf_t *conf, const char *name, const char *value, char *err,
+    size_t errlen)
 {
     if (value == NULL || value[0] == '\0') {
-        return 0;               /* unset: librdkafka's default */
+        return 0; /* unset: librdkafka's default */
     }
-    return rd_kafka_conf_set(conf, name, value, err, errlen)
-           == RD_KAFKA_CONF_OK ? 0 : -1;
+    return rd_kafka_conf_set(conf, name, value, err, errlen) == RD_KAFKA_CONF_OK
+        ? 0
+        : -1;
 }
 
 rd_kafka_conf_t *
 pms_kafka_conf(rd_kafka_type_t type, const pms_kafka_setting_t *extra,
     char *err, size_t errlen)
 {
-    rd_kafka_conf_t           *conf = rd_kafka_conf_new();
-    const pms_kafka_setting_t  common[] = {
+    rd_kafka_conf_t          *conf = rd_kafka_conf_new();
+    const pms_kafka_setting_t common[] = {
         { "bootstrap.servers", pms_kafka.brokers },
         { "security.protocol", pms_kafka.security_protocol },
         { "ssl.ca.location", pms_kafka.ca_location },

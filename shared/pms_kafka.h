@@ -15,20 +15,20 @@
 #include "pms_config.h"
 
 typedef struct {
-    const char *brokers;            /* PMS_KAFKA_BROKERS */
-    const char *topic;              /* PMS_KAFKA_TOPIC */
-    const char *group;              /* PMS_KAFKA_GROUP: analytics' group */
-    const char *security_protocol;  /* plaintext, ssl, sasl_plaintext, sasl_ssl */
-    const char *ca_location;        /* PEM file of CAs for TLS; "" = system */
-    const char *sasl_mechanism;     /* "" = none */
+    const char *brokers;           /* PMS_KAFKA_BROKERS */
+    const char *topic;             /* PMS_KAFKA_TOPIC */
+    const char *group;             /* PMS_KAFKA_GROUP: analytics' group */
+    const char *security_protocol; /* plaintext, ssl, sasl_plaintext, sasl_ssl */
+    const char *ca_location;       /* PEM file of CAs for TLS; "" = system */
+    const char *sasl_mechanism;    /* "" = none */
     const char *sasl_username;
     const char *sasl_password;
 } pms_kafka_settings_t;
 
 /* Filled by pms_config_load*() from pms_kafka_config. */
 #define PMS_KAFKA_NCONFIG 8
-extern pms_kafka_settings_t    pms_kafka;
-extern const pms_conf_entry_t  pms_kafka_config[PMS_KAFKA_NCONFIG];
+extern pms_kafka_settings_t   pms_kafka;
+extern const pms_conf_entry_t pms_kafka_config[PMS_KAFKA_NCONFIG];
 
 /* A key/value pair of librdkafka configuration; lists end with NULL. */
 typedef struct {

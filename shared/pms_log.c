@@ -14,9 +14,10 @@
 
 #include "pms_log.h"
 
-static const char       *log_service = "pms";
-static pms_log_level_t   log_min = PMS_LOG_INFO;
-static __thread char     log_request_id[65];   /* per thread: the auth helper is threaded */
+static const char     *log_service = "pms";
+static pms_log_level_t log_min = PMS_LOG_INFO;
+static __thread char
+    log_request_id[65]; /* per thread: the auth helper is threaded */
 
 static const char *log_level_names[] = { "debug", "info", "warn", "error" };
 
@@ -46,8 +47,8 @@ pms_log_request_id(void)
 void
 pms_timestamp(char out[PMS_TIMESTAMP_LEN])
 {
-    struct timeval  tv;
-    struct tm       tm;
+    struct timeval tv;
+    struct tm      tm;
 
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
@@ -59,17 +60,17 @@ pms_timestamp(char out[PMS_TIMESTAMP_LEN])
 static void
 log_emit(pms_log_level_t level, json_t *fields, const char *fmt, va_list ap)
 {
-    char            msg[1024], ts[PMS_TIMESTAMP_LEN];
-    json_t         *line;
-    char           *text;
-    size_t          len;
+    char    msg[1024], ts[PMS_TIMESTAMP_LEN];
+    json_t *line;
+    char   *text;
+    size_t  len;
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     pms_timestamp(ts);
 
-    line = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ts", ts,
-        "level", log_level_names[level], "service", log_service,
-        "pid", (int) getpid(), "msg", msg);
+    line = json_pack("{s:s, s:s, s:s, s:i, s:s}", "ts", ts, "level",
+        log_level_names[level], "service", log_service, "pid", (int) getpid(),
+        "msg", msg);
     if (line == NULL) {
         json_decref(fields);
         return;
@@ -87,7 +88,7 @@ log_emit(pms_log_level_t level, json_t *fields, const char *fmt, va_list ap)
         return;
     }
     len = strlen(text);
-    text[len] = '\n';       /* replace the NUL: one write for the line */
+    text[len] = '\n'; /* replace the NUL: one write for the line */
     if (write(STDERR_FILENO, text, len + 1) < 0) {
         /* nothing sensible to do when stderr is gone */
     }
@@ -125,8 +126,9 @@ void
 pms_log_syslog(int level, const char *facility, const char *msg)
 {
     pms_log_level_t l = level <= 3 ? PMS_LOG_ERROR
-                      : level == 4 ? PMS_LOG_WARN
-                      : level <= 6 ? PMS_LOG_INFO : PMS_LOG_DEBUG;
+        : level == 4               ? PMS_LOG_WARN
+        : level <= 6               ? PMS_LOG_INFO
+                                   : PMS_LOG_DEBUG;
 
     pms_log_fields(l, json_pack("{s:s}", "facility", facility), "%s", msg);
 }

@@ -9,12 +9,17 @@
 
 #include <jansson.h>
 
-typedef enum { PMS_LOG_DEBUG, PMS_LOG_INFO, PMS_LOG_WARN, PMS_LOG_ERROR } pms_log_level_t;
+typedef enum {
+    PMS_LOG_DEBUG,
+    PMS_LOG_INFO,
+    PMS_LOG_WARN,
+    PMS_LOG_ERROR
+} pms_log_level_t;
 
 void pms_log_init(const char *service, pms_log_level_t min_level);
 
 /* Sets (copies, truncated to 64 bytes) or clears (NULL) the request id. */
-void pms_log_set_request_id(const char *request_id);
+void        pms_log_set_request_id(const char *request_id);
 const char *pms_log_request_id(void);
 
 void pms_log(pms_log_level_t level, const char *fmt, ...)

@@ -12,7 +12,8 @@
 #include "pms_log.h"
 #include "pms_migrate.h"
 
-#define MIGRATE_LOCK_KEY "7316410201"   /* arbitrary, fixed for all pms services */
+#define MIGRATE_LOCK_KEY                                                       \
+    "7316410201" /* arbitrary, fixed for all pms services */
 
 int
 pms_migrate_is_file(const char *name)
@@ -35,16 +36,15 @@ migrate_cmp(const void *a, const void *b)
 static char *
 migrate_read(const char *path)
 {
-    FILE  *f = fopen(path, "rb");
-    char  *buf = NULL;
-    long   len;
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long  len;
 
     if (f == NULL) {
         return NULL;
     }
     if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0
-        && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(len + 1)) != NULL)
-    {
+        && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc(len + 1)) != NULL) {
         if (fread(buf, 1, len, f) != (size_t) len) {
             free(buf);
             buf = NULL;
@@ -61,7 +61,7 @@ migrate_exec(PGconn *conn, const char *sql, char *err, size_t errlen)
 {
     PGresult *res = PQexec(conn, sql);
     int       ok = PQresultStatus(res) == PGRES_COMMAND_OK
-                   || PQresultStatus(res) == PGRES_TUPLES_OK;
+        || PQresultStatus(res) == PGRES_TUPLES_OK;
 
     if (!ok) {
         snprintf(err, errlen, "%s", PQresultErrorMessage(res));
@@ -77,9 +77,9 @@ migrate_applied(PGconn *conn, const char *version)
     PGresult   *res;
     int         found;
 
-    res = PQexecParams(conn,
-        "SELECT 1 FROM schema_migrations WHERE version = $1",
-        1, NULL, params, NULL, NULL, 0);
+    res =
+        PQexecParams(conn, "SELECT 1 FROM schema_migrations WHERE version = $1",
+            1, NULL, params, NULL, NULL, 0);
     found = PQresultStatus(res) == PGRES_TUPLES_OK ? PQntuples(res) > 0 : -1;
     PQclear(res);
     return found;
@@ -110,8 +110,8 @@ migrate_one(PGconn *conn, const char *dir, const char *name, char *err,
     free(sql);
     if (rc == 0) {
         res = PQexecParams(conn,
-            "INSERT INTO schema_migrations (version) VALUES ($1)",
-            1, NULL, params, NULL, NULL, 0);
+            "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL,
+            params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
             snprintf(err, errlen, "%s", PQresultErrorMessage(res));
             rc = -1;
@@ -119,7 +119,7 @@ migrate_one(PGconn *conn, const char *dir, const char *name, char *err,
         PQclear(res);
     }
     if (rc != 0) {
-        char ignored[8];
+        char   ignored[8];
         size_t len = strlen(err);
 
         snprintf(err + len, errlen - len, " (in %s)", name);
@@ -136,11 +136,11 @@ migrate_one(PGconn *conn, const char *dir, const char *name, char *err,
 int
 pms_migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
 {
-    DIR            *d;
-    struct dirent  *de;
-    char          **names = NULL, **grown, unlock_err[8];
-    size_t          n = 0, cap = 0, i;
-    int             applied = 0, rc = 0, found;
+    DIR           *d;
+    struct dirent *de;
+    char         **names = NULL, **grown, unlock_err[8];
+    size_t         n = 0, cap = 0, i;
+    int            applied = 0, rc = 0, found;
 
     d = opendir(dir);
     if (d == NULL) {
@@ -173,23 +173,25 @@ pms_migrate_run(PGconn *conn, const char *dir, char *err, size_t errlen)
     }
     qsort(names, n, sizeof(*names), migrate_cmp);
 
-    if (migrate_exec(conn, "SET client_min_messages = warning", err,
-            errlen) != 0
+    if (migrate_exec(conn, "SET client_min_messages = warning", err, errlen)
+            != 0
         || migrate_exec(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
-            err, errlen) != 0
+               err, errlen)
+            != 0
         || migrate_exec(conn,
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version text PRIMARY KEY,"
-            " applied_at timestamptz NOT NULL DEFAULT now())", err, errlen) != 0)
-    {
+               "CREATE TABLE IF NOT EXISTS schema_migrations ("
+               " version text PRIMARY KEY,"
+               " applied_at timestamptz NOT NULL DEFAULT now())",
+               err, errlen)
+            != 0) {
         rc = -1;
         goto unlock;
     }
     for (i = 0; i < n; i++) {
         char version[256];
 
-        snprintf(version, sizeof(version), "%.*s",
-            (int) (strlen(names[i]) - 4), names[i]);
+        snprintf(version, sizeof(version), "%.*s", (int) (strlen(names[i]) - 4),
+            names[i]);
         found = migrate_applied(conn, version);
         if (found < 0) {
             snprintf(err, errlen, "cannot read schema_migrations: %s",

@@ -72,7 +72,7 @@ prefork_spawn(prefork_slot_t *slot, const sigset_t *orig, pms_worker_fn fn,
     if (pid == 0) {
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = worker_on_term;
-        sa.sa_flags = SA_RESTART;   /* in-flight I/O must not see EINTR */
+        sa.sa_flags = SA_RESTART; /* in-flight I/O must not see EINTR */
         sigemptyset(&sa.sa_mask);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
@@ -81,7 +81,7 @@ prefork_spawn(prefork_slot_t *slot, const sigset_t *orig, pms_worker_fn fn,
         sigprocmask(SIG_SETMASK, orig, NULL);
         rc = fn(arg, &worker_stop);
 #ifdef __SANITIZE_ADDRESS__
-        __lsan_do_leak_check();     /* _exit skips the at-exit check */
+        __lsan_do_leak_check(); /* _exit skips the at-exit check */
 #endif
         _exit(rc);
     }

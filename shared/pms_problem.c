@@ -51,10 +51,14 @@ pms_http_reason(int status)
     const problem_kind_t *k;
 
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
     }
     k = problem_kind(status);
     return k != NULL ? k->reason : "Unknown";
@@ -68,8 +72,8 @@ pms_problem_new(int status, const char *detail)
     json_t               *p;
 
     snprintf(type, sizeof(type), "/problems/%s", k ? k->slug : "error");
-    p = json_pack("{s:s, s:s, s:i}", "type", type,
-        "title", k ? k->reason : "Error", "status", status);
+    p = json_pack("{s:s, s:s, s:i}", "type", type, "title",
+        k ? k->reason : "Error", "status", status);
     if (p != NULL && detail != NULL) {
         json_object_set_new(p, "detail", json_string(detail));
     }
@@ -132,12 +136,18 @@ int
 pms_http_status(pms_status_t st)
 {
     switch (st) {
-    case PMS_OK:           return 200;
-    case PMS_NOT_FOUND:    return 404;
-    case PMS_CONFLICT:     return 409;
-    case PMS_INVALID:      return 400;
-    case PMS_UNAVAILABLE:  return 503;
-    case PMS_ERROR:        return 500;
+    case PMS_OK:
+        return 200;
+    case PMS_NOT_FOUND:
+        return 404;
+    case PMS_CONFLICT:
+        return 409;
+    case PMS_INVALID:
+        return 400;
+    case PMS_UNAVAILABLE:
+        return 503;
+    case PMS_ERROR:
+        return 500;
     }
     return 500;
 }

@@ -27,9 +27,9 @@ pms_serve_prepare(int listen_fd)
 static void
 serve_one(FCGX_Request *fcgi, pms_handler_fn handler, void *ctx)
 {
-    pms_req_t   req;
-    pms_resp_t  resp;
-    int         early;
+    pms_req_t  req;
+    pms_resp_t resp;
+    int        early;
 
     pms_resp_init(&resp);
     early = pms_req_init(&req, fcgi);
@@ -53,9 +53,9 @@ int
 pms_serve(int listen_fd, pms_handler_fn handler, void *ctx,
     volatile sig_atomic_t *stop)
 {
-    FCGX_Request        fcgi;
-    struct epoll_event  ev;
-    int                 ep, n, rc = 0;
+    FCGX_Request       fcgi;
+    struct epoll_event ev;
+    int                ep, n, rc = 0;
 
     if (FCGX_InitRequest(&fcgi, listen_fd, 0) != 0) {
         pms_error("FCGX_InitRequest failed");
@@ -82,7 +82,7 @@ pms_serve(int listen_fd, pms_handler_fn handler, void *ctx,
             continue;
         }
         if (FCGX_Accept_r(&fcgi) < 0) {
-            continue;           /* another worker took it (EAGAIN) */
+            continue; /* another worker took it (EAGAIN) */
         }
         serve_one(&fcgi, handler, ctx);
         FCGX_Finish_r(&fcgi);

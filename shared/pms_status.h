@@ -9,11 +9,11 @@
 
 typedef enum {
     PMS_OK = 0,
-    PMS_ERROR = -1,          /* unexpected failure: a bug or the OS */
-    PMS_NOT_FOUND = -2,      /* the addressed row does not exist */
-    PMS_CONFLICT = -3,       /* a uniqueness rule was violated */
-    PMS_INVALID = -4,        /* the input broke a validation rule */
-    PMS_UNAVAILABLE = -5     /* a dependency is down; retrying may help */
+    PMS_ERROR = -1,      /* unexpected failure: a bug or the OS */
+    PMS_NOT_FOUND = -2,  /* the addressed row does not exist */
+    PMS_CONFLICT = -3,   /* a uniqueness rule was violated */
+    PMS_INVALID = -4,    /* the input broke a validation rule */
+    PMS_UNAVAILABLE = -5 /* a dependency is down; retrying may help */
 } pms_status_t;
 
 const char *pms_status_name(pms_status_t st);

@@ -27,11 +27,14 @@ pms_utf8_valid(const char *str)
             continue;
         }
         if ((*s & 0xe0) == 0xc0) {
-            n = 1; cp = *s & 0x1f;
+            n = 1;
+            cp = *s & 0x1f;
         } else if ((*s & 0xf0) == 0xe0) {
-            n = 2; cp = *s & 0x0f;
+            n = 2;
+            cp = *s & 0x0f;
         } else if ((*s & 0xf8) == 0xf0) {
-            n = 3; cp = *s & 0x07;
+            n = 3;
+            cp = *s & 0x07;
         } else {
             return 0;
         }
@@ -44,7 +47,8 @@ pms_utf8_valid(const char *str)
             cp = (cp << 6) | (*s & 0x3f);
             s++;
         }
-        if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+        if (cp < least[len] || (cp >= 0xd800 && cp <= 0xdfff)
+            || cp > 0x10ffff) {
             return 0;
         }
     }
@@ -78,8 +82,9 @@ valid_blank(const char *s)
 int
 pms_valid_date(const char *s)
 {
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int  y, m, d, i, leap;
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+        31 };
+    int              y, m, d, i, leap;
 
     if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
         return 0;
@@ -89,7 +94,8 @@ pms_valid_date(const char *s)
             return 0;
         }
     }
-    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10
+        + (s[3] - '0');
     m = (s[5] - '0') * 10 + (s[6] - '0');
     d = (s[8] - '0') * 10 + (s[9] - '0');
     if (y < 1 || m < 1 || m > 12 || d < 1) {
@@ -121,8 +127,7 @@ pms_valid_email(const char *s)
     }
     for (p = s; p < at; p++) {
         if (!isalnum((unsigned char) *p)
-            && strchr("!#$%&'*+-/=?^_`{|}~.", *p) == NULL)
-        {
+            && strchr("!#$%&'*+-/=?^_`{|}~.", *p) == NULL) {
             return 0;
         }
         if (*p == '.' && p[1] == '.') {
@@ -132,7 +137,8 @@ pms_valid_email(const char *s)
     label = at + 1;
     for (p = label;; p++) {
         if (*p == '.' || *p == '\0') {
-            if (p == label || p - label > 63 || label[0] == '-' || p[-1] == '-') {
+            if (p == label || p - label > 63 || label[0] == '-'
+                || p[-1] == '-') {
                 return 0;
             }
             labels++;
@@ -195,7 +201,8 @@ valid_field(const pms_field_spec_t *f, json_t *v, const char *today,
     }
     if (valid_blank(s)) {
         return pms_errors_add(errors, f->name,
-            (f->flags & PMS_FIELD_REQUIRED) ? "is required" : "must not be blank");
+            (f->flags & PMS_FIELD_REQUIRED) ? "is required"
+                                            : "must not be blank");
     }
     switch (f->kind) {
     case PMS_FIELD_TEXT:
@@ -236,7 +243,8 @@ pms_validate(const pms_field_spec_t *spec, size_t n, json_t *body,
     if (!json_is_object(body)) {
         return pms_errors_add(errors, "$", "the body must be a JSON object");
     }
-    json_object_foreach(body, key, value) {
+    json_object_foreach(body, key, value)
+    {
         if (valid_find(spec, n, key) == NULL) {
             count += pms_errors_add(errors, key, "is not a known field");
         }

@@ -11,21 +11,21 @@
 #include <jansson.h>
 
 typedef enum {
-    PMS_FIELD_TEXT,          /* a string, trimmed length within bounds */
-    PMS_FIELD_EMAIL,         /* a string shaped like an address */
-    PMS_FIELD_DATE           /* an ISO 8601 calendar date YYYY-MM-DD */
+    PMS_FIELD_TEXT,  /* a string, trimmed length within bounds */
+    PMS_FIELD_EMAIL, /* a string shaped like an address */
+    PMS_FIELD_DATE   /* an ISO 8601 calendar date YYYY-MM-DD */
 } pms_field_kind_t;
 
-#define PMS_FIELD_REQUIRED   0x01    /* must be present and not blank */
-#define PMS_FIELD_NOT_FUTURE 0x02    /* dates: not after today */
-#define PMS_FIELD_READONLY   0x04    /* server-owned: accepted and ignored */
+#define PMS_FIELD_REQUIRED   0x01 /* must be present and not blank */
+#define PMS_FIELD_NOT_FUTURE 0x02 /* dates: not after today */
+#define PMS_FIELD_READONLY   0x04 /* server-owned: accepted and ignored */
 
 typedef struct {
-    const char       *name;
-    pms_field_kind_t  kind;
-    unsigned          flags;
-    size_t            min_len;       /* in characters (code points) */
-    size_t            max_len;
+    const char      *name;
+    pms_field_kind_t kind;
+    unsigned         flags;
+    size_t           min_len; /* in characters (code points) */
+    size_t           max_len;
 } pms_field_spec_t;
 
 /*

@@ -22,14 +22,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         why, sizeof(why));
     if (m == NULL) {
         if (why[0] == '\0') {
-            __builtin_trap();       /* a refusal always says why */
+            __builtin_trap(); /* a refusal always says why */
         }
         return 0;
     }
-    if (ev.event_id == NULL || ev.event_id[0] == '\0'
-        || ev.patient_id == NULL || ev.patient_id[0] == '\0'
-        || ev.event_type == NULL || strncmp(ev.event_type, "PATIENT_", 8) != 0)
-    {
+    if (ev.event_id == NULL || ev.event_id[0] == '\0' || ev.patient_id == NULL
+        || ev.patient_id[0] == '\0' || ev.event_type == NULL
+        || strncmp(ev.event_type, "PATIENT_", 8) != 0) {
         __builtin_trap();
     }
     patient__events__patient_event__free_unpacked(m, NULL);

@@ -18,17 +18,16 @@
 #include "auth_jwks.h"
 #include "auth_verify.h"
 
-#define FUZZ_ISS  "http://127.0.0.1:8080/realms/patient-management"
-#define FUZZ_NOW  1800000000L
-#define FUZZ_KID  "k1"
+#define FUZZ_ISS "http://127.0.0.1:8080/realms/patient-management"
+#define FUZZ_NOW 1800000000L
+#define FUZZ_KID "k1"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static cjose_jwk_t *fuzz_key;        /* owned for the life of the process */
+static cjose_jwk_t *fuzz_key; /* owned for the life of the process */
 
-static const auth_policy_t fuzz_policy = {
-    FUZZ_ISS, "patient-api", "ms-api,ms-readonly", 60
-};
+static const auth_policy_t fuzz_policy = { FUZZ_ISS, "patient-api",
+    "ms-api,ms-readonly", 60 };
 
 static const cjose_jwk_t *
 fuzz_lookup(void *ctx, const char *kid)
@@ -43,15 +42,14 @@ fuzz_check(const char *token, size_t len)
     auth_identity_t id;
     char            why[128];
 
-    if (auth_verify(token, len, &fuzz_policy, FUZZ_NOW, fuzz_lookup, NULL,
-            &id, why, sizeof(why)) != AUTH_OK)
-    {
+    if (auth_verify(token, len, &fuzz_policy, FUZZ_NOW, fuzz_lookup, NULL, &id,
+            why, sizeof(why))
+        != AUTH_OK) {
         return;
     }
     /* accepted: the policy must really hold */
     if ((strcmp(id.azp, "ms-api") != 0 && strcmp(id.azp, "ms-readonly") != 0)
-        || id.exp + fuzz_policy.leeway < FUZZ_NOW)
-    {
+        || id.exp + fuzz_policy.leeway < FUZZ_NOW) {
         __builtin_trap();
     }
     (void) auth_has_role(id.roles, "patient-reader");
@@ -71,8 +69,7 @@ fuzz_signed(const uint8_t *payload, size_t len)
         return;
     }
     if (cjose_header_set(hdr, CJOSE_HDR_ALG, CJOSE_HDR_ALG_RS256, &err)
-        && cjose_header_set(hdr, CJOSE_HDR_KID, FUZZ_KID, &err))
-    {
+        && cjose_header_set(hdr, CJOSE_HDR_KID, FUZZ_KID, &err)) {
         jws = cjose_jws_sign(fuzz_key, hdr, payload, len, &err);
         if (jws != NULL) {
             if (cjose_jws_export(jws, &compact, &err)) {
@@ -117,8 +114,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     default:
         if (auth_keyset_parse((const char *) data + 1, size - 1, &ks, msg,
-                sizeof(msg)) == 0)
-        {
+                sizeof(msg))
+            == 0) {
             for (size_t i = 0; i < ks.n; i++) {
                 if (auth_keyset_find(&ks, ks.keys[i].kid) == NULL) {
                     __builtin_trap();

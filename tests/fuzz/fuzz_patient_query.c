@@ -26,8 +26,7 @@ fuzz_cursor_round_trip(const patient_cursor_t *c)
     text = patient_cursor_encode(c->dir, c->id, c->name);
     if (text == NULL || patient_cursor_decode(text, &again) != 0
         || again.dir != c->dir || strcmp(again.id, c->id) != 0
-        || strcmp(again.name, c->name) != 0)
-    {
+        || strcmp(again.name, c->name) != 0) {
         __builtin_trap();
     }
     free(text);
@@ -36,10 +35,10 @@ fuzz_cursor_round_trip(const patient_cursor_t *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char                 *buf, *path, *ifm, id[64], dec[256];
-    char                  like[PATIENT_Q_MAX * 4 * 2 + 3];
-    patient_list_query_t  q;
-    json_t               *errors;
+    char                *buf, *path, *ifm, id[64], dec[256];
+    char                 like[PATIENT_Q_MAX * 4 * 2 + 3];
+    patient_list_query_t q;
+    json_t              *errors;
 
     buf = malloc(size + 3);
     if (buf == NULL) {
@@ -59,8 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     errors = json_array();
     if (patient_parse_list_query(buf, &q, errors) == 0) {
         if (q.page < 1 || q.size < 1 || q.size > PATIENT_PAGE_MAX_SIZE
-            || (q.page - 1) * q.size > PATIENT_OFFSET_MAX)
-        {
+            || (q.page - 1) * q.size > PATIENT_OFFSET_MAX) {
             __builtin_trap();
         }
         patient_like_pattern(q.q, like);

@@ -33,8 +33,7 @@ main(void)
         snprintf(path, sizeof(path), "%s/%s", FUZZ_CORPUS, de->d_name);
         f = fopen(path, "rb");
         if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0
-            || fseek(f, 0, SEEK_SET) != 0)
-        {
+            || fseek(f, 0, SEEK_SET) != 0) {
             fprintf(stderr, "cannot read %s\n", path);
             return 1;
         }

@@ -19,8 +19,9 @@
 #define ISS "http://127.0.0.1:8080/realms/patient-management"
 #define NOW 1800000000L
 
-static cjose_jwk_t *key, *other;
-static const auth_policy_t policy = { ISS, "patient-api", "ms-api,ms-readonly", 60 };
+static cjose_jwk_t        *key, *other;
+static const auth_policy_t policy = { ISS, "patient-api", "ms-api,ms-readonly",
+    60 };
 
 static const cjose_jwk_t *
 lookup(void *ctx, const char *kid)
@@ -62,7 +63,8 @@ sign(cjose_jwk_t *k, const char *alg, const char *kid, const char *claims)
     if (kid != NULL) {
         cjose_header_set(hdr, CJOSE_HDR_KID, kid, &err);
     }
-    jws = cjose_jws_sign(k, hdr, (const uint8_t *) claims, strlen(claims), &err);
+    jws =
+        cjose_jws_sign(k, hdr, (const uint8_t *) claims, strlen(claims), &err);
     ck_assert_ptr_nonnull(jws);
     ck_assert(cjose_jws_export(jws, &compact, &err));
     out = strdup(compact);
@@ -108,8 +110,10 @@ refused_claims(const char *extra, const char *reason)
     char  buf[512];
     char *t;
 
-    snprintf(buf, sizeof(buf), "{\"iss\":\"" ISS "\",\"aud\":\"patient-api\","
-        "\"azp\":\"ms-api\"%s%s}", extra ? "," : "", extra ? extra : "");
+    snprintf(buf, sizeof(buf),
+        "{\"iss\":\"" ISS "\",\"aud\":\"patient-api\","
+        "\"azp\":\"ms-api\"%s%s}",
+        extra ? "," : "", extra ? extra : "");
     t = sign(key, "RS256", "k1", buf);
     refused(t, reason);
     free(t);
@@ -163,15 +167,18 @@ START_TEST(test_claim_rules)
 {
     char *t;
 
-    t = sign(key, "RS256", "k1", "{\"iss\":\"http://evil\",\"aud\":\"patient-api\","
+    t = sign(key, "RS256", "k1",
+        "{\"iss\":\"http://evil\",\"aud\":\"patient-api\","
         "\"azp\":\"ms-api\",\"exp\":1800000300}");
     refused(t, "issuer");
     free(t);
-    t = sign(key, "RS256", "k1", "{\"iss\":\"" ISS "\",\"aud\":\"account\","
+    t = sign(key, "RS256", "k1",
+        "{\"iss\":\"" ISS "\",\"aud\":\"account\","
         "\"azp\":\"ms-api\",\"exp\":1800000300}");
     refused(t, "not meant");
     free(t);
-    t = sign(key, "RS256", "k1", "{\"iss\":\"" ISS "\",\"aud\":\"patient-api\","
+    t = sign(key, "RS256", "k1",
+        "{\"iss\":\"" ISS "\",\"aud\":\"patient-api\","
         "\"azp\":\"ms-api-evil\",\"exp\":1800000300}");
     refused(t, "client");
     free(t);
@@ -180,10 +187,10 @@ END_TEST
 
 START_TEST(test_header_rules)
 {
-    auth_identity_t id;
-    char            why[128], *t;
-    cjose_err       err;
-    cjose_jwk_t    *hmac;
+    auth_identity_t      id;
+    char                 why[128], *t;
+    cjose_err            err;
+    cjose_jwk_t         *hmac;
     static const uint8_t secret[32] = "0123456789abcdef0123456789abcdef";
 
     t = sign(key, "RS256", NULL, claims(NULL));
@@ -208,9 +215,10 @@ END_TEST
 
 START_TEST(test_shape_rules)
 {
-    char *t = sign(key, "RS256", "k1", claims(NULL)), *dot, big[AUTH_MAX_TOKEN + 2];
+    char *t = sign(key, "RS256", "k1", claims(NULL)), *dot,
+         big[AUTH_MAX_TOKEN + 2];
 
-    refused("eyJhbGciOiJub25lIn0.e30.", "compact JWS");   /* alg none, no sig */
+    refused("eyJhbGciOiJub25lIn0.e30.", "compact JWS"); /* alg none, no sig */
     refused("a.b", "compact JWS");
     refused("a.b.c.d", "compact JWS");
     refused("a.b!.c", "compact JWS");
@@ -218,7 +226,7 @@ START_TEST(test_shape_rules)
     big[sizeof(big) - 1] = '\0';
     refused(big, "too large");
     dot = strrchr(t, '.');
-    dot[3] = dot[3] == 'A' ? 'B' : 'A';                  /* flip signature */
+    dot[3] = dot[3] == 'A' ? 'B' : 'A'; /* flip signature */
     refused(t, "signature");
     free(t);
 }
@@ -237,7 +245,8 @@ START_TEST(test_jwks_parse)
         "{\"kty\":\"RSA\",\"kid\":\"len\",\"n\":\"AQABA\",\"e\":\"AQAB\"},"
         "{\"kty\":\"RSA\",\"kid\":\"num\",\"n\":5,\"e\":\"AQAB\"}]}";
 
-    ck_assert_int_eq(auth_keyset_parse(doc, strlen(doc), &ks, err, sizeof(err)), 0);
+    ck_assert_int_eq(auth_keyset_parse(doc, strlen(doc), &ks, err, sizeof(err)),
+        0);
     ck_assert_uint_eq(ks.n, 0);
     auth_keyset_free(&ks);
     ck_assert_int_eq(auth_keyset_parse("[]", 2, &ks, err, sizeof(err)), -1);
@@ -253,9 +262,11 @@ START_TEST(test_jwks_parse_real_key)
 
     pub = cjose_jwk_to_json(key, false, &cerr);
     ck_assert_ptr_nonnull(pub);
-    snprintf(doc, sizeof(doc), "{\"keys\":[%.*s,\"kid\":\"k1\",\"use\":\"sig\"}]}",
+    snprintf(doc, sizeof(doc),
+        "{\"keys\":[%.*s,\"kid\":\"k1\",\"use\":\"sig\"}]}",
         (int) strlen(pub) - 1, pub);
-    ck_assert_int_eq(auth_keyset_parse(doc, strlen(doc), &ks, err, sizeof(err)), 0);
+    ck_assert_int_eq(auth_keyset_parse(doc, strlen(doc), &ks, err, sizeof(err)),
+        0);
     ck_assert_uint_eq(ks.n, 1);
     ck_assert_ptr_nonnull(auth_keyset_find(&ks, "k1"));
     ck_assert_ptr_null(auth_keyset_find(&ks, "k2"));
@@ -266,9 +277,9 @@ END_TEST
 
 START_TEST(test_cache)
 {
-    auth_cache_t    *c = auth_cache_new();
-    auth_identity_t  id = { "s", "ms-api", "patient-reader", 1000 }, got;
-    unsigned char    d1[32], d2[32];
+    auth_cache_t   *c = auth_cache_new();
+    auth_identity_t id = { "s", "ms-api", "patient-reader", 1000 }, got;
+    unsigned char   d1[32], d2[32];
 
     ck_assert_int_eq(auth_cache_digest("token-one", 9, d1), 0);
     ck_assert_int_eq(auth_cache_digest("token-two", 9, d2), 0);
@@ -277,8 +288,8 @@ START_TEST(test_cache)
     ck_assert(auth_cache_get(c, d1, 1000, &got));
     ck_assert_str_eq(got.azp, "ms-api");
     ck_assert(!auth_cache_get(c, d2, 10, &got));
-    ck_assert(!auth_cache_get(c, d1, 1001, &got));     /* past exp */
-    ck_assert(!auth_cache_get(c, d1, 10, &got));       /* and evicted */
+    ck_assert(!auth_cache_get(c, d1, 1001, &got)); /* past exp */
+    ck_assert(!auth_cache_get(c, d1, 10, &got));   /* and evicted */
     auth_cache_free(c);
 }
 END_TEST

@@ -10,7 +10,8 @@
 
 START_TEST(test_valid_request)
 {
-    ck_assert_ptr_null(billing_validate(PID, "John Doe", "john.doe@example.com"));
+    ck_assert_ptr_null(
+        billing_validate(PID, "John Doe", "john.doe@example.com"));
 }
 END_TEST
 

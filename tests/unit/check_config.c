@@ -9,7 +9,10 @@
 #include "pms_daemon.h"
 
 static const char *fake_env[][2] = {
-    { NULL, NULL }, { NULL, NULL }, { NULL, NULL }, { NULL, NULL },
+    { NULL, NULL },
+    { NULL, NULL },
+    { NULL, NULL },
+    { NULL, NULL },
 };
 
 static const char *
@@ -53,7 +56,8 @@ START_TEST(test_defaults)
     char err[256];
 
     reset();
-    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)), 0);
+    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)),
+        0);
     ck_assert_int_eq(t_workers, 4);
     ck_assert_str_eq(t_db, "dbname=x");
     ck_assert_int_eq(t_flag, 0);
@@ -68,7 +72,8 @@ START_TEST(test_values)
     fake_set(0, "T_WORKERS", "64");
     fake_set(1, "T_DB", "host=/tmp");
     fake_set(2, "T_FLAG", "yes");
-    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)), 0);
+    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)),
+        0);
     ck_assert_int_eq(t_workers, 64);
     ck_assert_str_eq(t_db, "host=/tmp");
     ck_assert_int_eq(t_flag, 1);
@@ -83,7 +88,8 @@ START_TEST(test_every_bad_variable_named)
     fake_set(0, "T_WORKERS", "65");
     fake_set(1, "T_DB", "");
     fake_set(2, "T_FLAG", "maybe");
-    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)), -1);
+    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)),
+        -1);
     ck_assert_ptr_nonnull(strstr(err, "T_WORKERS: 65 is outside 1..64"));
     ck_assert_ptr_nonnull(strstr(err, "T_DB"));
     ck_assert_ptr_nonnull(strstr(err, "T_FLAG"));
@@ -96,11 +102,13 @@ START_TEST(test_not_an_integer)
 
     reset();
     fake_set(0, "T_WORKERS", "4x");
-    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)), -1);
+    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)),
+        -1);
     ck_assert_ptr_nonnull(strstr(err, "T_WORKERS: \"4x\" is not an integer"));
     reset();
     fake_set(0, "T_WORKERS", "99999999999999999999");
-    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)), -1);
+    ck_assert_int_eq(pms_config_load(t_table, 3, fake_get, err, sizeof(err)),
+        -1);
 }
 END_TEST
 
@@ -108,12 +116,12 @@ END_TEST
  * by whole name (a prefix or a longer name is unknown). */
 START_TEST(test_daemon_knows_its_names)
 {
-    static long                    workers, batch;
-    static int                     debug;
-    static const pms_conf_entry_t  a[] = {
+    static long                   workers, batch;
+    static int                    debug;
+    static const pms_conf_entry_t a[] = {
         { "PMS_PATIENT_WORKERS", PMS_CONF_INT, "4", 1, 64, "w", &workers },
     };
-    static const pms_conf_entry_t  b[] = {
+    static const pms_conf_entry_t b[] = {
         { "PMS_RELAY_BATCH", PMS_CONF_INT, "500", 1, 9, "b", &batch },
     };
     static const pms_daemon_conf_t tables[] = { { a, 1 }, { b, 1 } };

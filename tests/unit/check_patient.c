@@ -30,8 +30,9 @@ START_TEST(test_valid_patient)
     json_t         *errors;
 
     ck_assert_uint_eq(validate("{\"name\":\"John Doe\",\"email\":\"j@example.com\","
-        "\"address\":\"1 Main St\",\"dateOfBirth\":\"1985-06-15\"}", &in,
-        &errors), 0);
+                               "\"address\":\"1 Main St\",\"dateOfBirth\":\"1985-06-15\"}",
+                          &in, &errors),
+        0);
     ck_assert_str_eq(in.name, "John Doe");
     ck_assert_str_eq(in.date_of_birth, "1985-06-15");
     ck_assert_ptr_null(in.registered_date);
@@ -55,10 +56,13 @@ START_TEST(test_registered_before_birth)
     json_t         *errors;
 
     ck_assert_uint_eq(validate("{\"name\":\"A\",\"email\":\"a@example.com\","
-        "\"address\":\"x\",\"dateOfBirth\":\"2000-01-02\","
-        "\"registeredDate\":\"2000-01-01\"}", &in, &errors), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(
-        json_array_get(errors, 0), "field")), "registeredDate");
+                               "\"address\":\"x\",\"dateOfBirth\":\"2000-01-02\","
+                               "\"registeredDate\":\"2000-01-01\"}",
+                          &in, &errors),
+        1);
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(errors, 0), "field")),
+        "registeredDate");
     json_decref(errors);
 }
 END_TEST
@@ -68,11 +72,15 @@ START_TEST(test_check_dates)
 {
     json_t *errors = json_array();
 
-    ck_assert_uint_eq(patient_check_dates("2020-01-01", "2010-01-01", errors), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(
-        json_array_get(errors, 0), "field")), "registeredDate");
-    ck_assert_uint_eq(patient_check_dates("2010-01-01", "2010-01-01", errors), 0);
-    ck_assert_uint_eq(patient_check_dates("2000-01-01", "2010-01-01", errors), 0);
+    ck_assert_uint_eq(patient_check_dates("2020-01-01", "2010-01-01", errors),
+        1);
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(errors, 0), "field")),
+        "registeredDate");
+    ck_assert_uint_eq(patient_check_dates("2010-01-01", "2010-01-01", errors),
+        0);
+    ck_assert_uint_eq(patient_check_dates("2000-01-01", "2010-01-01", errors),
+        0);
     ck_assert_uint_eq(patient_check_dates("2000-01-01", NULL, errors), 0);
     ck_assert_uint_eq(patient_check_dates("2020-01-01", "2010-01-01", NULL), 1);
     json_decref(errors);
@@ -89,7 +97,8 @@ START_TEST(test_list_query)
     ck_assert_int_eq(q.size, 50);
     ck_assert_str_eq(q.q, "");
     ck_assert_uint_eq(patient_parse_list_query("page=3&size=500&q=Zo%C3%AB+D",
-        &q, errors), 0);
+                          &q, errors),
+        0);
     ck_assert_int_eq(q.page, 3);
     ck_assert_int_eq(q.size, 500);
     ck_assert_str_eq(q.q, "Zoë D");
@@ -122,29 +131,37 @@ START_TEST(test_list_query_filters)
     patient_list_query_t q;
     json_t              *errors = json_array();
 
-    ck_assert_uint_eq(patient_parse_list_query(
-        "email=Ann%40Example.org&birthDate=1990-02-28&total=none", &q,
-        errors), 0);
+    ck_assert_uint_eq(patient_parse_list_query("email=Ann%40Example.org&birthDate=1990-02-28&total=none",
+                          &q, errors),
+        0);
     ck_assert_str_eq(q.email, "Ann@Example.org");
     ck_assert_str_eq(q.birth_date, "1990-02-28");
     ck_assert_int_eq(q.total, PATIENT_TOTAL_NONE);
     ck_assert_int_eq(q.cursor.dir, PATIENT_CURSOR_NONE);
-    ck_assert_uint_eq(patient_parse_list_query("total=accurate", &q, errors), 0);
+    ck_assert_uint_eq(patient_parse_list_query("total=accurate", &q, errors),
+        0);
     ck_assert_int_eq(q.total, PATIENT_TOTAL_ACCURATE);
     ck_assert_uint_eq(patient_parse_list_query("", &q, errors), 0);
     ck_assert_int_eq(q.total, PATIENT_TOTAL_ESTIMATE);
     /* the offset bound: 10,000 rows may be skipped, not one more */
-    ck_assert_uint_eq(patient_parse_list_query("page=201&size=50", &q, errors), 0);
+    ck_assert_uint_eq(patient_parse_list_query("page=201&size=50", &q, errors),
+        0);
     ck_assert_uint_eq(json_array_size(errors), 0);
-    ck_assert_uint_eq(patient_parse_list_query("page=202&size=50", &q, errors), 1);
-    ck_assert_uint_eq(patient_parse_list_query("page=10001&size=1", &q, errors), 0);
-    ck_assert_uint_eq(patient_parse_list_query("page=10002&size=1", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("page=202&size=50", &q, errors),
+        1);
+    ck_assert_uint_eq(patient_parse_list_query("page=10001&size=1", &q, errors),
+        0);
+    ck_assert_uint_eq(patient_parse_list_query("page=10002&size=1", &q, errors),
+        1);
     ck_assert_uint_eq(patient_parse_list_query("email=nope", &q, errors), 1);
-    ck_assert_uint_eq(patient_parse_list_query("birthDate=1990-02-30", &q, errors), 1);
+    ck_assert_uint_eq(patient_parse_list_query("birthDate=1990-02-30", &q,
+                          errors),
+        1);
     ck_assert_uint_eq(patient_parse_list_query("total=exact", &q, errors), 1);
     ck_assert_uint_eq(patient_parse_list_query("cursor=abc", &q, errors), 1);
     ck_assert_uint_eq(patient_parse_list_query("total=none&total=none", &q,
-        errors), 1);
+                          errors),
+        1);
     json_decref(errors);
 }
 END_TEST
@@ -160,13 +177,15 @@ START_TEST(test_cursor_round_trip)
 
     name = malloc(401);
     for (i = 0; i < 100; i++) {
-        memcpy(name + i * 4, "\xf0\x9f\x98\x80", 4);   /* 100 emoji */
+        memcpy(name + i * 4, "\xf0\x9f\x98\x80", 4); /* 100 emoji */
     }
     name[400] = '\0';
     text = patient_cursor_encode(PATIENT_CURSOR_AFTER, id, name);
     ck_assert_ptr_nonnull(text);
-    ck_assert_uint_eq(strspn(text, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
-        "opqrstuvwxyz0123456789-_"), strlen(text));
+    ck_assert_uint_eq(strspn(text,
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                          "opqrstuvwxyz0123456789-_"),
+        strlen(text));
     ck_assert_int_eq(patient_cursor_decode(text, &c), 0);
     ck_assert_int_eq(c.dir, PATIENT_CURSOR_AFTER);
     ck_assert_str_eq(c.id, id);
@@ -188,7 +207,7 @@ START_TEST(test_cursor_round_trip)
     ck_assert_int_eq(c.dir, PATIENT_CURSOR_LAST);
     free(text);
     name = realloc(name, 402);
-    memset(name, 'x', 401);         /* 401 bytes would not fit */
+    memset(name, 'x', 401); /* 401 bytes would not fit */
     name[401] = '\0';
     ck_assert_ptr_null(patient_cursor_encode(PATIENT_CURSOR_AFTER, id, name));
     free(name);
@@ -202,23 +221,26 @@ START_TEST(test_cursor_refused)
     patient_cursor_t c;
 
     ck_assert_int_eq(patient_cursor_decode("", &c), -1);
-    ck_assert_int_eq(patient_cursor_decode("MWw=", &c), -1);     /* padding */
-    ck_assert_int_eq(patient_cursor_decode("MWw", &c), 0);       /* "1l" */
-    ck_assert_int_eq(patient_cursor_decode("Mmw", &c), -1);      /* "2l" */
-    ck_assert_int_eq(patient_cursor_decode("MXg", &c), -1);      /* "1x" */
-    ck_assert_int_eq(patient_cursor_decode("MWx4", &c), -1);     /* "1lx" */
-    ck_assert_int_eq(patient_cursor_decode("MWE", &c), -1);      /* "1a" */
+    ck_assert_int_eq(patient_cursor_decode("MWw=", &c), -1); /* padding */
+    ck_assert_int_eq(patient_cursor_decode("MWw", &c), 0);   /* "1l" */
+    ck_assert_int_eq(patient_cursor_decode("Mmw", &c), -1);  /* "2l" */
+    ck_assert_int_eq(patient_cursor_decode("MXg", &c), -1);  /* "1x" */
+    ck_assert_int_eq(patient_cursor_decode("MWx4", &c), -1); /* "1lx" */
+    ck_assert_int_eq(patient_cursor_decode("MWE", &c), -1);  /* "1a" */
     ck_assert_int_eq(patient_cursor_decode("M", &c), -1);
-    ck_assert_int_eq(patient_cursor_decode("MW+w", &c), -1);     /* '+' */
+    ck_assert_int_eq(patient_cursor_decode("MW+w", &c), -1); /* '+' */
     /* "1a" + 36 bytes that are not a UUID */
-    ck_assert_int_eq(patient_cursor_decode(
-        "MWF4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg", &c), -1);
+    ck_assert_int_eq(patient_cursor_decode("MWF4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHh4eHg",
+                         &c),
+        -1);
     /* "1a" + a UUID + a name byte 0xff (not UTF-8) */
-    ck_assert_int_eq(patient_cursor_decode(
-        "MWEwYjllMGM0ZS0zYzZmLTRkMGEtOWY1ZS0yYTdiMWM5ZDhlN2b_", &c), -1);
+    ck_assert_int_eq(patient_cursor_decode("MWEwYjllMGM0ZS0zYzZmLTRkMGEtOWY1ZS0yYTdiMWM5ZDhlN2b_",
+                         &c),
+        -1);
     /* the same with the name "a" is fine */
-    ck_assert_int_eq(patient_cursor_decode(
-        "MWEwYjllMGM0ZS0zYzZmLTRkMGEtOWY1ZS0yYTdiMWM5ZDhlN2Zh", &c), 0);
+    ck_assert_int_eq(patient_cursor_decode("MWEwYjllMGM0ZS0zYzZmLTRkMGEtOWY1ZS0yYTdiMWM5ZDhlN2Zh",
+                         &c),
+        0);
     ck_assert_str_eq(c.name, "a");
 }
 END_TEST
@@ -232,8 +254,9 @@ START_TEST(test_errors_always_count)
     json_t              *errors = json_array(), *body;
 
     ck_assert_uint_eq(patient_parse_list_query("size=1&%FF=1", &q, errors), 1);
-    ck_assert_str_eq(json_string_value(json_object_get(
-        json_array_get(errors, 0), "field")), "%FF");
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(errors, 0), "field")),
+        "%FF");
     ck_assert_uint_eq(patient_parse_list_query("%FF%FE=1&foo=2", &q, NULL), 2);
     body = json_loads("{\"name\":1}", 0, NULL);
     ck_assert_uint_eq(patient_validate(body, "2026-11-26", &in, NULL), 4);

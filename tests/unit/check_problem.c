@@ -33,8 +33,9 @@ START_TEST(test_problem_errors)
     ck_assert_int_eq(pms_problem_add_error(p, "email", "is required"), 0);
     errs = json_object_get(p, "errors");
     ck_assert_int_eq(json_array_size(errs), 2);
-    ck_assert_str_eq(json_string_value(json_object_get(
-        json_array_get(errs, 1), "field")), "email");
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(errs, 1), "field")),
+        "email");
     json_decref(p);
 }
 END_TEST

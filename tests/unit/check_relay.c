@@ -51,7 +51,7 @@ START_TEST(test_flight_churn)
     ck_assert(relay_flight_has(&f, 500000));
     ck_assert(relay_flight_has(&f, 499701));
     ck_assert(!relay_flight_has(&f, 499700));
-    ck_assert_int_eq(relay_flight_add(&f, 500000), 0);     /* twice: once */
+    ck_assert_int_eq(relay_flight_add(&f, 500000), 0); /* twice: once */
     ck_assert_uint_eq(f.live, 300);
     relay_flight_free(&f);
 }

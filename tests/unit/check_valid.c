@@ -58,7 +58,8 @@ END_TEST
 
 static const pms_field_spec_t spec[] = {
     { "name", PMS_FIELD_TEXT, PMS_FIELD_REQUIRED, 1, 5 },
-    { "born", PMS_FIELD_DATE, PMS_FIELD_REQUIRED | PMS_FIELD_NOT_FUTURE, 10, 10 },
+    { "born", PMS_FIELD_DATE, PMS_FIELD_REQUIRED | PMS_FIELD_NOT_FUTURE, 10,
+        10 },
     { "mail", PMS_FIELD_EMAIL, 0, 3, 254 },
     { "id", PMS_FIELD_TEXT, PMS_FIELD_READONLY, 0, 0 },
 };
@@ -82,10 +83,11 @@ has_error(json_t *errors, const char *field, const char *message)
     size_t  i;
     json_t *e;
 
-    json_array_foreach(errors, i, e) {
+    json_array_foreach(errors, i, e)
+    {
         if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0
-            && strstr(json_string_value(json_object_get(e, "message")), message))
-        {
+            && strstr(json_string_value(json_object_get(e, "message")),
+                message)) {
             return 1;
         }
     }
@@ -96,7 +98,9 @@ START_TEST(test_all_bad_fields_at_once)
 {
     json_t *errors;
 
-    ck_assert_uint_eq(run("{\"name\": \"   \", \"mail\": 5, \"x\": 1}", &errors), 4);
+    ck_assert_uint_eq(run("{\"name\": \"   \", \"mail\": 5, \"x\": 1}",
+                          &errors),
+        4);
     ck_assert(has_error(errors, "name", "is required"));
     ck_assert(has_error(errors, "born", "is required"));
     ck_assert(has_error(errors, "mail", "must be a string"));
@@ -110,7 +114,9 @@ START_TEST(test_good_body)
     json_t *errors;
 
     ck_assert_uint_eq(run("{\"name\": \"Zoë\", \"born\": \"2026-11-26\","
-        " \"id\": \"ignored\"}", &errors), 0);
+                          " \"id\": \"ignored\"}",
+                          &errors),
+        0);
     json_decref(errors);
 }
 END_TEST
@@ -120,7 +126,9 @@ START_TEST(test_limits)
     json_t *errors;
 
     ck_assert_uint_eq(run("{\"name\": \"abcdef\", \"born\": \"2026-11-27\","
-        " \"mail\": \"nope\"}", &errors), 3);
+                          " \"mail\": \"nope\"}",
+                          &errors),
+        3);
     ck_assert(has_error(errors, "name", "1 to 5 characters"));
     ck_assert(has_error(errors, "born", "future"));
     ck_assert(has_error(errors, "mail", "valid email"));
