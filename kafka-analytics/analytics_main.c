@@ -2,9 +2,11 @@
  * analytics_main.c -- pms-analytics: consumes the "patient" topic in group
  * analytics-service and serves GET /analytics/summary over FastCGI
  * (spawn-fcgi -n hands the socket on fd 0).  One consumer thread applies
- * each event in one database statement and stores its offset only after
- * that statement committed; FastCGI threads read the aggregates.  A
- * message that does not decode is recorded and skipped.  SIGTERM: stop
+ * what has arrived (up to 256 events) in one database statement and
+ * stores their offsets only after that statement committed; FastCGI
+ * threads read the aggregates.  A batch the database refuses, or with a
+ * message that does not decode, goes one message at a time: a message
+ * that does not decode is recorded and skipped.  SIGTERM: stop
  * serving, commit the stored offsets, leave the group, exit 0.
  */
 #include <pthread.h>
@@ -71,17 +73,46 @@ analytics_thread_db(void)
     return analytics_db;
 }
 
+/*
+ * Stores, per partition, the offset after the last of ms[0..n-1] (they come
+ * in poll order): called only once their events are committed, so a crash
+ * delivers them again and never skips one.
+ */
+static void
+analytics_store_offsets(rd_kafka_t *rk, const rd_kafka_message_t *const *ms,
+    size_t n)
+{
+    rd_kafka_topic_partition_list_t *offs;
+    rd_kafka_topic_partition_t      *tp;
+    size_t                           i;
+
+    offs = rd_kafka_topic_partition_list_new((int) n);
+    for (i = 0; i < n; i++) {
+        const char *topic = rd_kafka_topic_name(ms[i]->rkt);
+
+        tp = rd_kafka_topic_partition_list_find(offs, topic, ms[i]->partition);
+        if (tp == NULL) {
+            tp = rd_kafka_topic_partition_list_add(offs, topic,
+                ms[i]->partition);
+        }
+        tp->offset = ms[i]->offset + 1;
+    }
+    if (rd_kafka_offsets_store(rk, offs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        pms_warn("could not store the offsets of %zu messages", n);
+    }
+    rd_kafka_topic_partition_list_destroy(offs);
+}
+
 /* Applies or records one message; retries while the database is down. */
 static int
 analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
 {
-    analytics_event_t                ev;
-    Patient__Events__PatientEvent   *pe;
-    char                             idbuf[64], why[128];
-    rd_kafka_topic_partition_list_t *offs;
-    pms_status_t                     st;
-    pms_db_t                        *db;
-    int                              applied = 0;
+    analytics_event_t              ev;
+    Patient__Events__PatientEvent *pe;
+    char                           idbuf[64], why[128];
+    pms_status_t                   st;
+    pms_db_t                      *db;
+    int                            applied = 0;
 
     pe = analytics_decode(m->payload, m->len, m->partition, m->offset, &ev,
         idbuf, sizeof(idbuf), why, sizeof(why));
@@ -124,15 +155,86 @@ analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
     if (!applied && pe != NULL) {
         pms_debug("duplicate event ignored");
     }
-    offs = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(offs, rd_kafka_topic_name(m->rkt),
-        m->partition)
-        ->offset = m->offset + 1;
-    if (rd_kafka_offsets_store(rk, offs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        pms_warn("could not store offset %lld", (long long) m->offset + 1);
-    }
-    rd_kafka_topic_partition_list_destroy(offs);
+    analytics_store_offsets(rk, &m, 1);
     return 0;
+}
+
+/*
+ * A batch: one consumer thread owns these.  Events borrow from their
+ * unpacked messages (pe) and ids written into idbuf.
+ */
+#define ANALYTICS_BATCH_MAX 256
+
+typedef struct {
+    Patient__Events__PatientEvent *pe;
+    char                           idbuf[64];
+} analytics_item_t;
+
+static analytics_item_t  analytics_items[ANALYTICS_BATCH_MAX];
+static analytics_event_t analytics_evs[ANALYTICS_BATCH_MAX];
+
+/*
+ * Applies ms[0..n-1] in one statement and stores their offsets after it
+ * committed.  0, or -1 when nothing was applied and the batch must go one
+ * message at a time: a message that does not decode, a statement the
+ * database refused (some event in it is bad) or could not run.
+ */
+static int
+analytics_apply_batch(rd_kafka_t *rk, rd_kafka_message_t **ms, size_t n)
+{
+    char         why[128];
+    size_t       i, ok;
+    int          applied = 0;
+    pms_status_t st = PMS_ERROR;
+    pms_db_t    *db;
+
+    for (ok = 0; ok < n; ok++) {
+        analytics_items[ok].pe =
+            analytics_decode(ms[ok]->payload, ms[ok]->len, ms[ok]->partition,
+                ms[ok]->offset, &analytics_evs[ok], analytics_items[ok].idbuf,
+                sizeof(analytics_items[ok].idbuf), why, sizeof(why));
+        if (analytics_items[ok].pe == NULL) {
+            break;
+        }
+    }
+    if (ok == n && (db = analytics_thread_db()) != NULL) {
+        st = analytics_store_apply_batch(db, analytics_evs, n, &applied);
+    }
+    for (i = 0; i < ok; i++) {
+        patient__events__patient_event__free_unpacked(analytics_items[i].pe,
+            NULL);
+    }
+    if (st != PMS_OK) {
+        return -1;
+    }
+    pms_debug("%d of %zu events applied in one statement", applied, n);
+    analytics_store_offsets(rk, (const rd_kafka_message_t *const *) ms, n);
+    return 0;
+}
+
+/*
+ * Waits up to 200 ms for a message, then takes what is already there, up
+ * to max: a batch of what arrived while the last one was applied.  Error
+ * events are logged and dropped.  Returns how many are in ms.
+ */
+static size_t
+analytics_poll_batch(rd_kafka_t *rk, rd_kafka_message_t **ms, size_t max)
+{
+    rd_kafka_message_t *m;
+    size_t              n = 0;
+
+    while (
+        n < max && (m = rd_kafka_consumer_poll(rk, n == 0 ? 200 : 0)) != NULL) {
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                pms_debug("consumer: %s", rd_kafka_message_errstr(m));
+            }
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        ms[n++] = m;
+    }
+    return n;
 }
 
 static void *
@@ -140,7 +242,8 @@ analytics_consume(void *arg)
 {
     rd_kafka_t                      *rk = arg;
     rd_kafka_topic_partition_list_t *topics;
-    rd_kafka_message_t              *m;
+    rd_kafka_message_t              *ms[ANALYTICS_BATCH_MAX];
+    size_t                           n, i;
 
     topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, pms_kafka.topic,
@@ -150,18 +253,18 @@ analytics_consume(void *arg)
     }
     rd_kafka_topic_partition_list_destroy(topics);
     while (!analytics_stop) {
-        m = rd_kafka_consumer_poll(rk, 200);
-        if (m == NULL) {
-            continue;
-        }
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                pms_debug("consumer: %s", rd_kafka_message_errstr(m));
+        n = analytics_poll_batch(rk, ms, ANALYTICS_BATCH_MAX);
+        if (n > 0 && analytics_apply_batch(rk, ms, n) != 0) {
+            /* in order, and none stored after one that was not (which
+             * happens only when stopping): those come again */
+            i = 0;
+            while (i < n && analytics_handle(rk, ms[i]) == 0) {
+                i++;
             }
-        } else {
-            (void) analytics_handle(rk, m);
         }
-        rd_kafka_message_destroy(m);
+        for (i = 0; i < n; i++) {
+            rd_kafka_message_destroy(ms[i]);
+        }
     }
     /* commits the stored offsets and leaves the group */
     rd_kafka_consumer_close(rk);

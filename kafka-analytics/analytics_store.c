@@ -2,7 +2,8 @@
  * analytics_store.c -- every SQL statement of pms-analytics.  The apply
  * statement is one INSERT ... ON CONFLICT DO NOTHING whose RETURNING feeds
  * the aggregate updates (data-modifying CTEs): a duplicate delivery
- * inserts nothing and therefore counts nothing.
+ * inserts nothing and therefore counts nothing.  The batch statement does
+ * the same for many events at once, from a JSON array (one commit).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,38 @@ const pms_db_stmt_t analytics_store_stmts[] = {
         "  SET count = registrations_by_day.count + 1 RETURNING 1),"
         " r AS (INSERT INTO registered_patient SELECT patient_id FROM ins"
         "  WHERE event_type = 'PATIENT_CREATED' ON CONFLICT DO NOTHING RETURNING 1),"
+        " x AS (DELETE FROM registered_patient WHERE patient_id IN"
+        "  (SELECT patient_id FROM ins WHERE event_type = 'PATIENT_DELETED')"
+        "  RETURNING 1)"
+        " SELECT count(*) FROM ins" },
+    { "analytics_apply_batch",
+        "WITH b AS ("
+        "  SELECT DISTINCT ON (event_id) * FROM jsonb_to_recordset($1::jsonb)"
+        "  AS x(event_id text, patient_id text, event_type text, occurred_at text,"
+        "   registered_date date, kafka_partition int, kafka_offset bigint)"
+        "  ORDER BY event_id, kafka_offset),"
+        " ins AS ("
+        "  INSERT INTO event (event_id, patient_id, event_type, occurred_at,"
+        "   registered_date, kafka_partition, kafka_offset)"
+        "  SELECT event_id, patient_id, event_type, occurred_at, registered_date,"
+        "   kafka_partition, kafka_offset FROM b"
+        "  ON CONFLICT (event_id) DO NOTHING"
+        "  RETURNING event_type, registered_date, patient_id),"
+        " t AS (INSERT INTO events_by_type"
+        "  SELECT event_type, count(*) FROM ins GROUP BY event_type"
+        "  ON CONFLICT (event_type) DO UPDATE"
+        "  SET count = events_by_type.count + excluded.count RETURNING 1),"
+        " d AS (INSERT INTO registrations_by_day"
+        "  SELECT registered_date, count(*) FROM ins"
+        "  WHERE event_type = 'PATIENT_CREATED' AND registered_date IS NOT NULL"
+        "  GROUP BY registered_date ON CONFLICT (day) DO UPDATE"
+        "  SET count = registrations_by_day.count + excluded.count RETURNING 1),"
+        /* sibling CTEs share one snapshot: a patient created and deleted in
+       * the same batch is never inserted, so the DELETE need not see it */
+        " r AS (INSERT INTO registered_patient SELECT DISTINCT patient_id FROM ins"
+        "  WHERE event_type = 'PATIENT_CREATED' AND patient_id NOT IN"
+        "  (SELECT patient_id FROM ins WHERE event_type = 'PATIENT_DELETED')"
+        "  ON CONFLICT DO NOTHING RETURNING 1),"
         " x AS (DELETE FROM registered_patient WHERE patient_id IN"
         "  (SELECT patient_id FROM ins WHERE event_type = 'PATIENT_DELETED')"
         "  RETURNING 1)"
@@ -60,6 +93,50 @@ analytics_store_apply(pms_db_t *db, const analytics_event_t *ev, int *applied)
     st = pms_db_exec(db, "analytics_apply", 7, params, &res);
     if (st == PMS_OK) {
         *applied = atoi(PQgetvalue(res, 0, 0)) > 0;
+        PQclear(res);
+    }
+    return st;
+}
+
+/* One event as a member of the batch statement's JSON array. */
+static json_t *
+store_event_json(const analytics_event_t *ev)
+{
+    return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:i, s:I}", "event_id",
+        ev->event_id, "patient_id", ev->patient_id, "event_type",
+        ev->event_type, "occurred_at", ev->occurred_at, "registered_date",
+        ev->registered_date, "kafka_partition", ev->partition, "kafka_offset",
+        (json_int_t) ev->offset);
+}
+
+pms_status_t
+analytics_store_apply_batch(pms_db_t *db, const analytics_event_t *evs,
+    size_t n, int *applied)
+{
+    json_t      *arr = json_array();
+    char        *text = NULL;
+    const char  *params[1];
+    PGresult    *res;
+    pms_status_t st = PMS_ERROR;
+    size_t       i;
+
+    for (i = 0; arr != NULL && i < n; i++) {
+        if (json_array_append_new(arr, store_event_json(&evs[i])) != 0) {
+            break;
+        }
+    }
+    if (arr != NULL && i == n) {
+        text = json_dumps(arr, JSON_COMPACT);
+    }
+    json_decref(arr);
+    if (text == NULL) {
+        return PMS_ERROR;
+    }
+    params[0] = text;
+    st = pms_db_exec(db, "analytics_apply_batch", 1, params, &res);
+    free(text);
+    if (st == PMS_OK) {
+        *applied = atoi(PQgetvalue(res, 0, 0));
         PQclear(res);
     }
     return st;

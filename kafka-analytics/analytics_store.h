@@ -28,6 +28,14 @@ typedef struct {
 pms_status_t analytics_store_apply(pms_db_t *db, const analytics_event_t *ev,
     int *applied);
 
+/*
+ * Applies evs[0..n-1] in one statement (one commit), each once: *applied
+ * is how many were new.  A data error in any of them fails them all
+ * (nothing applied), and the caller goes one at a time.
+ */
+pms_status_t analytics_store_apply_batch(pms_db_t *db,
+    const analytics_event_t *evs, size_t n, int *applied);
+
 pms_status_t analytics_store_undecodable(pms_db_t *db, int partition,
     long long offset, const void *payload, size_t len, const char *error);
 

@@ -174,6 +174,40 @@ class Events(unittest.TestCase):
     def test_relay_killed_mid_burst_every_event_arrives_once(self):
         self._burst_with("relay")
 
+    def test_a_backlog_is_applied_in_batches_with_exact_counts(self):
+        # analytics stopped while 60 patients are created and 30 of them
+        # deleted; once the relay has published all 90 events, analytics
+        # starts again and takes the backlog in batches (one statement and
+        # one commit each: the rows of a batch share one received_at), each
+        # event counted once, a patient created and deleted inside one
+        # batch not left registered
+        before = counts()
+        ctl("stop", "analytics")
+        try:
+            ids = [request("POST", "/api/patients", new_patient()).json()["id"]
+                   for _ in range(60)]
+            for pid in ids[:30]:
+                self.assertEqual(request("DELETE", "/api/patients/" + pid).status, 204)
+            quoted = ",".join("'%s'" % i for i in ids)
+            self.assertTrue(wait_until(lambda: sql(
+                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                " AND patient_id IN (%s)" % quoted) == [["0"]], timeout=30))
+        finally:
+            ctl("start", "analytics")
+        self.assertTrue(wait_until(lambda: sum(events_for(ids).values()) == 90,
+                                   timeout=60, interval=0.2), events_for(ids))
+        self.assertEqual(set(events_for(ids[:30]).values()), {2})
+        self.assertEqual(set(events_for(ids[30:]).values()), {1})
+        after = counts()
+        self.assertEqual(after["PATIENT_CREATED"] - before.get("PATIENT_CREATED", 0), 60)
+        self.assertEqual(after["PATIENT_DELETED"] - before.get("PATIENT_DELETED", 0), 30)
+        registered = {r[0] for r in analytics(
+            "SELECT patient_id FROM registered_patient WHERE patient_id IN (%s)" % quoted)}
+        self.assertEqual(registered, set(ids[30:]))
+        [[commits]] = analytics("SELECT count(DISTINCT received_at) FROM event"
+                                " WHERE patient_id IN (%s)" % quoted)
+        self.assertLess(int(commits), 30, "90 events in %s commits" % commits)
+
     def test_garbage_is_recorded_and_skipped(self):
         key = "garbage-" + uuid.uuid4().hex
         subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", TOPIC, "-k", key],
