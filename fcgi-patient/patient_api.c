@@ -618,6 +618,7 @@ patient_api_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
     int            read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 
     if (strcmp(req->path, "/health") == 0) {
+        resp->route = "/health";
         if (!read) {
             api_not_allowed(resp, "GET, HEAD");
             return;
@@ -628,8 +629,10 @@ patient_api_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
     switch (patient_parse_path(req->path, id, sizeof(id))) {
     case PATIENT_PATH_COLLECTION:
         if (read) {
+            resp->route = "GET /patients";
             api_list(ctx, req, resp);
         } else if (strcmp(m, "POST") == 0) {
+            resp->route = "POST /patients";
             api_create(ctx, req, resp);
         } else {
             api_not_allowed(resp, "GET, HEAD, POST");
@@ -638,7 +641,12 @@ patient_api_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
     case PATIENT_PATH_ITEM:
         if (!read && strcmp(m, "PUT") != 0 && strcmp(m, "DELETE") != 0) {
             api_not_allowed(resp, "GET, HEAD, PUT, DELETE");
-        } else if (api_id_or_fail(resp, id) != 0) {
+            return;
+        }
+        resp->route = read          ? "GET /patients/{id}"
+            : strcmp(m, "PUT") == 0 ? "PUT /patients/{id}"
+                                    : "DELETE /patients/{id}";
+        if (api_id_or_fail(resp, id) != 0) {
             return;
         } else if (read) {
             api_get(ctx, req, resp, id);

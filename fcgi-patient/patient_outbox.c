@@ -24,6 +24,10 @@ patient_event_make(patient_event_t *out, const char *type,
     size_t                        len, i;
 
     out->payload = NULL;
+    out->traceparent[0] = '\0';
+    if (pms_trace_current() != NULL) {
+        pms_trace_format(pms_trace_current(), out->traceparent);
+    }
     if (pms_uuid_v4(out->event_id) != 0) {
         return PMS_ERROR;
     }
@@ -64,7 +68,7 @@ pms_status_t
 patient_outbox_add(pms_db_t *db, const char *type, const PGresult *row)
 {
     patient_event_t ev;
-    const char     *params[4];
+    const char     *params[5];
     PGresult       *res;
     pms_status_t    st;
 
@@ -80,7 +84,8 @@ patient_outbox_add(pms_db_t *db, const char *type, const PGresult *row)
     params[1] = PQgetvalue(row, 0, PATIENT_COL_ID);
     params[2] = type;
     params[3] = ev.payload;
-    st = pms_db_exec(db, "outbox_insert", 4, params, &res);
+    params[4] = patient_event_trace(&ev);
+    st = pms_db_exec(db, "outbox_insert", 5, params, &res);
     patient_event_free(&ev);
     if (st == PMS_OK) {
         PQclear(res);

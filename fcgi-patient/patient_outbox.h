@@ -10,13 +10,25 @@
 #include <libpq-fe.h>
 
 #include "pms_db.h"
+#include "pms_trace.h"
 #include "pms_uuid.h"
 
-/* A PatientEvent ready for the outbox: its id and its bytes as bytea text. */
+/*
+ * A PatientEvent ready for the outbox: its id, its bytes as bytea text,
+ * and the traceparent of the request that made it ("" when none).
+ */
 typedef struct {
     char  event_id[PMS_UUID_LEN + 1];
     char *payload; /* "\\x<hex>"; owned: patient_event_free() */
+    char  traceparent[PMS_TRACEPARENT_LEN];
 } patient_event_t;
+
+/* ev's traceparent as a query parameter: NULL (SQL NULL) when none. */
+static inline const char *
+patient_event_trace(const patient_event_t *ev)
+{
+    return ev->traceparent[0] != '\0' ? ev->traceparent : NULL;
+}
 
 /*
  * Builds the event of type for a patient's fields (borrowed).  PMS_OK, or

@@ -43,8 +43,9 @@ const pms_db_stmt_t patient_store_stmts[] = {
         " date_of_birth, registered_date, billing_account_id, created_by,"
         " updated_by) VALUES ($1::uuid, $2, $3, $4, $5::date, $6::date, $7,"
         " $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " PATIENT_COLS "),"
-        " o AS (INSERT INTO outbox (event_id, patient_id, event_type, payload)"
-        " SELECT $9::uuid, $1::uuid, 'PATIENT_CREATED', $10::bytea FROM p)"
+        " o AS (INSERT INTO outbox (event_id, patient_id, event_type, payload,"
+        " traceparent) SELECT $9::uuid, $1::uuid, 'PATIENT_CREATED',"
+        " $10::bytea, $11 FROM p)"
         " SELECT * FROM p" },
     { "patient_update",
         "UPDATE patient SET name = $2, email = $3, address = $4,"
@@ -53,8 +54,8 @@ const pms_db_stmt_t patient_store_stmts[] = {
         " updated_by = $7, version = version + 1, updated_at = now()"
         " WHERE id = $1::uuid RETURNING " PATIENT_COLS },
     { "outbox_insert",
-        "INSERT INTO outbox (event_id, patient_id, event_type, payload)"
-        " VALUES ($1::uuid, $2::uuid, $3, $4::bytea)" },
+        "INSERT INTO outbox (event_id, patient_id, event_type, payload,"
+        " traceparent) VALUES ($1::uuid, $2::uuid, $3, $4::bytea, $5)" },
     { "outbox_backlog",
         "SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL),"
         " (SELECT consumer_lag FROM relay_status WHERE id = 1),"
@@ -283,11 +284,11 @@ patient_store_create(pms_db_t *db, const char *id, const patient_input_t *in,
     const char *registered_date, const char *account_id, const char *actor,
     const patient_event_t *ev, PGresult **res)
 {
-    const char *params[10] = { id, in->name, in->email, in->address,
+    const char *params[11] = { id, in->name, in->email, in->address,
         in->date_of_birth, registered_date, account_id, actor, ev->event_id,
-        ev->payload };
+        ev->payload, patient_event_trace(ev) };
 
-    return pms_db_exec(db, "patient_create", 10, params, res);
+    return pms_db_exec(db, "patient_create", 11, params, res);
 }
 
 pms_status_t

@@ -24,6 +24,7 @@
 #include "pms_daemon.h"
 #include "pms_kafka.h"
 #include "pms_log.h"
+#include "pms_metrics.h"
 #include "relay_outbox.h"
 #include "relay_producer.h"
 
@@ -35,6 +36,7 @@ static long        cfg_max_inflight;
 static long        cfg_poll_ms;
 static long        cfg_idle_ms;
 static int         cfg_debug;
+static const char *cfg_metrics;
 
 static const pms_conf_entry_t relay_config[] = {
     { "PMS_RELAY_DB", PMS_CONF_STR, "dbname=patients", 1, 1024,
@@ -53,6 +55,9 @@ static const pms_conf_entry_t relay_config[] = {
     { "PMS_RELAY_MAX_INFLIGHT", PMS_CONF_INT, "20000", 1, 1000000,
         "events handed to Kafka but not yet acknowledged, at most",
         &cfg_max_inflight },
+    { "PMS_RELAY_METRICS", PMS_CONF_STR, "", 0, 256,
+        "host:port where its Prometheus metrics are served over FastCGI (empty: not served)",
+        &cfg_metrics },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
         &cfg_debug },
 };
@@ -69,6 +74,7 @@ static const pms_daemon_t relay_daemon = {
     relay_conf,
     2,
     &cfg_debug,
+    &cfg_metrics,
 };
 
 /* Everything the loop keeps between rounds. */
@@ -78,11 +84,36 @@ typedef struct {
     relay_producer_t out;
     double           next_sweep;
     double           next_lag;
+    double           next_backlog;
     double           last_work;
     int              woken; /* a notification (or a hunch) arrived */
     int              awake; /* polling; writers do not notify */
     int              have_topic;
 } relay_t;
+
+static const pms_metric_t m_backlog = PMS_GAUGE("outbox_backlog",
+    "outbox rows not yet published (measured every second)", NULL, NULL);
+static const pms_metric_t m_oldest =
+    PMS_GAUGE("outbox_oldest_unpublished_age_seconds",
+        "age of the oldest unpublished outbox row (0 when none)", NULL, NULL);
+static const pms_metric_t m_in_flight = PMS_GAUGE("events_in_flight",
+    "events handed to Kafka and not yet acknowledged", NULL, NULL);
+static const pms_metric_t m_consumer_lag = PMS_GAUGE("consumer_lag",
+    "the analytics group's lag summed over the topic (every 5 s)", NULL, NULL);
+
+/* The outbox gauges, from one query. */
+static void
+relay_gauges(relay_t *r)
+{
+    long long rows;
+    double    age;
+
+    pms_metric_set(&m_in_flight, NULL, NULL, (double) r->out.flight.live);
+    if (relay_outbox_backlog(r->db, &rows, &age) == PMS_OK) {
+        pms_metric_set(&m_backlog, NULL, NULL, (double) rows);
+        pms_metric_set(&m_oldest, NULL, NULL, age);
+    }
+}
 
 static double
 relay_now(void)
@@ -189,7 +220,12 @@ relay_step(relay_t *r)
         r->next_lag = now + 5;
         if (relay_producer_lag(&r->out, &lag) == 0) {
             relay_outbox_set_lag(r->db, lag);
+            pms_metric_set(&m_consumer_lag, NULL, NULL, (double) lag);
         }
+    }
+    if (now >= r->next_backlog) {
+        r->next_backlog = now + 1;
+        relay_gauges(r);
     }
     relay_wait(r);
 }
@@ -202,6 +238,9 @@ main(int argc, char **argv)
     int      queued;
 
     pms_daemon_init(&relay_daemon, argc, argv);
+    if (pms_daemon_metrics(&relay_daemon) != 0) {
+        return 1;
+    }
     pms_daemon_block(&sigs); /* taken between rounds, never mid-call */
     memset(&r, 0, sizeof(r));
     r.woken = 1;

@@ -11,13 +11,16 @@
 
 const pms_db_stmt_t relay_outbox_stmts[] = {
     { "relay_pending",
-        "SELECT seq, patient_id::text, payload FROM outbox"
+        "SELECT seq, patient_id::text, payload, traceparent FROM outbox"
         " WHERE published_at IS NULL ORDER BY seq LIMIT $1::int" },
     { "relay_done",
         "UPDATE outbox SET published_at = now()"
         " WHERE seq = ANY($1::bigint[]) AND published_at IS NULL" },
     { "relay_wait",
         "UPDATE relay_wait SET waiting = $1::boolean WHERE id = 1" },
+    { "relay_backlog",
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)),"
+        " 0) FROM outbox WHERE published_at IS NULL" },
     { "relay_lag",
         "INSERT INTO relay_status (id, consumer_lag, measured_at)"
         " VALUES (1, $1::bigint, now()) ON CONFLICT (id) DO UPDATE"
@@ -83,6 +86,22 @@ relay_outbox_set_waiting(pms_db_t *db, int waiting)
             waiting ? "asleep: writers notify" : "awake: polling");
     }
     return st;
+}
+
+pms_status_t
+relay_outbox_backlog(pms_db_t *db, long long *rows, double *oldest_age)
+{
+    PGresult    *res;
+    pms_status_t st;
+
+    st = pms_db_exec(db, "relay_backlog", 0, NULL, &res);
+    if (st != PMS_OK) {
+        return st;
+    }
+    *rows = atoll(PQgetvalue(res, 0, 0));
+    *oldest_age = atof(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return PMS_OK;
 }
 
 pms_status_t

@@ -13,7 +13,7 @@
 #include "relay_flight.h"
 
 /* Columns of a relay_outbox_pending() result. */
-enum { RELAY_COL_SEQ, RELAY_COL_KEY, RELAY_COL_PAYLOAD };
+enum { RELAY_COL_SEQ, RELAY_COL_KEY, RELAY_COL_PAYLOAD, RELAY_COL_TRACE };
 
 extern const pms_db_stmt_t relay_outbox_stmts[];
 extern const size_t        relay_outbox_nstmts;
@@ -33,6 +33,10 @@ pms_status_t relay_outbox_mark(pms_db_t *db, relay_seqs_t *done);
 
 /* Records whether the relay sleeps (1: writers notify) or polls (0). */
 pms_status_t relay_outbox_set_waiting(pms_db_t *db, int waiting);
+
+/* How many rows are unpublished, and the age of the oldest in seconds. */
+pms_status_t relay_outbox_backlog(pms_db_t *db, long long *rows,
+    double *oldest_age);
 
 /* Stores the consumer group's lag, read by the patient service's /health. */
 pms_status_t relay_outbox_set_lag(pms_db_t *db, long long lag);

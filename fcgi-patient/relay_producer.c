@@ -10,8 +10,16 @@
 
 #include "pms_kafka.h"
 #include "pms_log.h"
+#include "pms_metrics.h"
+#include "pms_trace.h"
 #include "relay_outbox.h"
 #include "relay_producer.h"
+
+static const pms_metric_t m_delivered = PMS_COUNTER("events_delivered_total",
+    "events Kafka acknowledged", NULL, NULL);
+static const pms_metric_t m_failed = PMS_COUNTER("events_delivery_failed_total",
+    "deliveries that failed (the row stays unpublished and is sent again)",
+    NULL, NULL);
 
 /* Delivery report: the seq leaves the flight set; on success it is acked. */
 static void
@@ -22,12 +30,23 @@ producer_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 
     (void) rk;
     relay_flight_del(&p->flight, seq);
+    pms_kafka_trace(m);
     if (m->err) {
         /* still unpublished in the outbox: the next read sends it again */
         pms_warn("event seq %lld not delivered: %s", seq,
             rd_kafka_err2str(m->err));
+        pms_metric_add(&m_failed, NULL, NULL, 1);
+        pms_trace_set(NULL);
         return;
     }
+    pms_metric_add(&m_delivered, NULL, NULL, 1);
+    if (pms_trace_sampled()) {
+        pms_log_fields(PMS_LOG_INFO,
+            json_pack("{s:I, s:i, s:I}", "seq", (json_int_t) seq, "partition",
+                (int) m->partition, "offset", (json_int_t) m->offset),
+            "event delivered");
+    }
+    pms_trace_set(NULL);
     if (relay_seqs_push(&p->acked, seq) != 0) {
         pms_error("out of memory recording a delivery; seq %lld will be re-sent",
             seq);
@@ -152,12 +171,34 @@ relay_producer_create_topic(relay_producer_t *p, int partitions)
     return rc;
 }
 
+/*
+ * The headers of an event whose row has a traceparent: this relay's span
+ * of that trace.  NULL when the row has none (or out of memory).
+ */
+static rd_kafka_headers_t *
+producer_headers(const char *traceparent)
+{
+    rd_kafka_headers_t *hdrs;
+    char                tp[PMS_TRACEPARENT_LEN];
+
+    if (pms_trace_set(traceparent) != 0) {
+        return NULL;
+    }
+    pms_trace_format(pms_trace_current(), tp);
+    pms_trace_set(NULL);
+    if ((hdrs = rd_kafka_headers_new(1)) != NULL) {
+        rd_kafka_header_add(hdrs, "traceparent", -1, tp, -1);
+    }
+    return hdrs;
+}
+
 /* Hands one row to librdkafka (which copies it).  0, or librdkafka's error. */
 static rd_kafka_resp_err_t
 producer_one(relay_producer_t *p, long long seq, const char *key,
-    const char *payload_text)
+    const char *payload_text, const char *traceparent)
 {
     rd_kafka_resp_err_t err;
+    rd_kafka_headers_t *hdrs;
     unsigned char      *value;
     size_t              len;
 
@@ -165,11 +206,16 @@ producer_one(relay_producer_t *p, long long seq, const char *key,
     if (value == NULL) {
         return RD_KAFKA_RESP_ERR__FAIL; /* out of memory: retried later */
     }
+    hdrs = producer_headers(traceparent);
     err = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(pms_kafka.topic),
         RD_KAFKA_V_KEY(key, strlen(key)), RD_KAFKA_V_VALUE(value, len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
         RD_KAFKA_V_OPAQUE((void *) (intptr_t) seq), RD_KAFKA_V_END);
     PQfreemem(value);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != NULL) {
+        rd_kafka_headers_destroy(
+            hdrs); /* owned by librdkafka only on success */
+    }
     return err;
 }
 
@@ -191,7 +237,10 @@ relay_producer_send(relay_producer_t *p, const PGresult *rows)
             break;
         }
         err = producer_one(p, seq, PQgetvalue(rows, i, RELAY_COL_KEY),
-            PQgetvalue(rows, i, RELAY_COL_PAYLOAD));
+            PQgetvalue(rows, i, RELAY_COL_PAYLOAD),
+            PQgetisnull(rows, i, RELAY_COL_TRACE)
+                ? NULL
+                : PQgetvalue(rows, i, RELAY_COL_TRACE));
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             relay_flight_del(&p->flight, seq);
             if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {

@@ -25,6 +25,7 @@ static const char *cfg_sql_dir;
 static long        cfg_threads;
 static long        cfg_grace_ms;
 static int         cfg_debug;
+static const char *cfg_metrics;
 
 static const pms_conf_entry_t billing_config[] = {
     { "PMS_BILLING_LISTEN", PMS_CONF_STR, "127.0.0.1:9001", 3, 256,
@@ -39,6 +40,9 @@ static const pms_conf_entry_t billing_config[] = {
     { "PMS_BILLING_GRACE_MS", PMS_CONF_INT, "5000", 0, 600000,
         "on SIGTERM, how long in-flight calls may run before cancellation",
         &cfg_grace_ms },
+    { "PMS_BILLING_METRICS", PMS_CONF_STR, "", 0, 256,
+        "host:port where its Prometheus metrics are served over FastCGI (empty: not served)",
+        &cfg_metrics },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
         &cfg_debug },
 };
@@ -54,6 +58,7 @@ static const pms_daemon_t billing_daemon = {
     billing_conf,
     1,
     &cfg_debug,
+    &cfg_metrics,
 };
 
 int
@@ -69,6 +74,9 @@ main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
+    }
+    if (pms_daemon_metrics(&billing_daemon) != 0) {
+        return 1;
     }
     pms_daemon_block(&sigs); /* before grpc_init: its threads inherit */
     grpc_init();

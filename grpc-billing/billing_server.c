@@ -21,6 +21,8 @@
 #include "health.pb-c.h"
 #include "pms_grpc.h"
 #include "pms_log.h"
+#include "pms_metrics.h"
+#include "pms_trace.h"
 
 #define BILLING_SLOTS_PER_THREAD 4
 #define M_CREATE                 "/BillingService/CreateBillingAccount"
@@ -49,7 +51,15 @@ typedef struct {
     grpc_byte_buffer   *req_bb;
     grpc_byte_buffer   *resp_bb;
     int                 cancelled;
+    double              started; /* when the call arrived */
 } call_ctx_t;
+
+static const pms_metric_t m_calls = PMS_COUNTER("grpc_server_calls_total",
+    "gRPC calls answered, by method and status", "method", "code");
+static const pms_metric_t m_duration =
+    PMS_HISTOGRAM("grpc_server_call_duration_seconds",
+        "time from a call's arrival to its status sent, by method", "method",
+        NULL);
 
 /* Each worker thread's own database connection. */
 static __thread pms_db_t *billing_db;
@@ -102,6 +112,42 @@ call_post(billing_server_t *srv)
     }
 }
 
+static int
+call_is(call_ctx_t *c, const char *method)
+{
+    return grpc_slice_str_cmp(c->details.method, method) == 0;
+}
+
+/* The method for the metrics: one of ours, or "unknown". */
+static const char *
+call_method(call_ctx_t *c)
+{
+    return call_is(c, M_CREATE) ? M_CREATE
+        : call_is(c, M_DELETE)  ? M_DELETE
+        : call_is(c, M_HEALTH)  ? M_HEALTH
+                                : "unknown";
+}
+
+/* The caller's traceparent metadata becomes this thread's context. */
+static void
+call_trace(call_ctx_t *c)
+{
+    char   tp[PMS_TRACEPARENT_LEN + 8];
+    size_t i, len;
+
+    for (i = 0; i < c->md.count; i++) {
+        if (grpc_slice_str_cmp(c->md.metadata[i].key, "traceparent") == 0) {
+            len = GRPC_SLICE_LENGTH(c->md.metadata[i].value);
+            if (len < sizeof(tp)) {
+                memcpy(tp, GRPC_SLICE_START_PTR(c->md.metadata[i].value), len);
+                tp[len] = '\0';
+                pms_trace_set(tp);
+            }
+            return;
+        }
+    }
+}
+
 /* Sends the final batch (status, and the response when OK). */
 static void
 call_finish(call_ctx_t *c, grpc_status_code code, const char *msg)
@@ -110,6 +156,9 @@ call_finish(call_ctx_t *c, grpc_status_code code, const char *msg)
     grpc_slice      details = grpc_slice_from_copied_string(msg ? msg : "");
     grpc_call_error e;
 
+    pms_metric_add(&m_calls, call_method(c), pms_grpc_status_name(code), 1);
+    pms_metric_observe(&m_duration, call_method(c), NULL,
+        pms_metrics_now() - c->started);
     memset(ops, 0, sizeof(ops));
     op->op = GRPC_OP_SEND_INITIAL_METADATA;
     op++;
@@ -133,12 +182,6 @@ call_finish(call_ctx_t *c, grpc_status_code code, const char *msg)
         pms_error("final batch: %s", grpc_call_error_to_string(e));
         call_free(c);
     }
-}
-
-static int
-call_is(call_ctx_t *c, const char *method)
-{
-    return grpc_slice_str_cmp(c->details.method, method) == 0;
 }
 
 static void
@@ -272,6 +315,7 @@ call_step(call_ctx_t *c, int ok)
             call_free(c);
             return;
         }
+        c->started = pms_metrics_now();
         call_post(c->srv); /* keep the slot count up */
         if (!call_is(c, M_CREATE) && !call_is(c, M_DELETE)
             && !call_is(c, M_HEALTH)) {
@@ -293,6 +337,7 @@ call_step(call_ctx_t *c, int ok)
             call_free(c); /* the client went away */
             return;
         }
+        call_trace(c);
         if (call_is(c, M_CREATE)) {
             serve_create(c);
         } else if (call_is(c, M_DELETE)) {
@@ -300,6 +345,7 @@ call_step(call_ctx_t *c, int ok)
         } else {
             serve_health(c);
         }
+        pms_trace_set(NULL);
         return;
     case CALL_DONE:
         if (c->cancelled && call_is(c, M_CREATE)) {

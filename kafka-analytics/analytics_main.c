@@ -22,6 +22,8 @@
 #include "pms_daemon.h"
 #include "pms_kafka.h"
 #include "pms_log.h"
+#include "pms_metrics.h"
+#include "pms_trace.h"
 #include "pms_migrate.h"
 #include "pms_serve.h"
 
@@ -33,6 +35,7 @@ static const char *cfg_db;
 static const char *cfg_sql_dir;
 static long        cfg_threads;
 static int         cfg_debug;
+static const char *cfg_metrics;
 
 static const pms_conf_entry_t analytics_config[] = {
     { "PMS_ANALYTICS_DB", PMS_CONF_STR, "dbname=analytics", 1, 1024,
@@ -41,6 +44,9 @@ static const pms_conf_entry_t analytics_config[] = {
         1024, "folder of the numbered SQL migrations", &cfg_sql_dir },
     { "PMS_ANALYTICS_THREADS", PMS_CONF_INT, "2", 1, 32,
         "threads answering FastCGI requests", &cfg_threads },
+    { "PMS_ANALYTICS_METRICS", PMS_CONF_STR, "", 0, 256,
+        "host:port where its Prometheus metrics are served over FastCGI (empty: not served)",
+        &cfg_metrics },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
         &cfg_debug },
 };
@@ -58,7 +64,21 @@ static const pms_daemon_t analytics_daemon = {
     analytics_conf,
     2,
     &cfg_debug,
+    &cfg_metrics,
 };
+
+static const pms_metric_t m_consumed = PMS_COUNTER("events_consumed_total",
+    "events applied or found to be duplicates, by type", "type", NULL);
+static const pms_metric_t m_undecodable =
+    PMS_COUNTER("events_undecodable_total",
+        "messages recorded as undecodable (or refused by the database) and"
+        " skipped",
+        NULL, NULL);
+static const pms_metric_t m_batches = PMS_COUNTER("batches_total",
+    "statements that applied what had arrived, by how they went", "result",
+    NULL);
+static const pms_metric_t m_lag = PMS_GAUGE("consumer_lag",
+    "messages behind the partition's end (every 2 s)", "partition", NULL);
 
 static volatile sig_atomic_t analytics_stop;
 static __thread pms_db_t    *analytics_db; /* each thread's connection */
@@ -103,6 +123,24 @@ analytics_store_offsets(rd_kafka_t *rk, const rd_kafka_message_t *const *ms,
     rd_kafka_topic_partition_list_destroy(offs);
 }
 
+/*
+ * Counts an applied event; when its message carries a sampled trace, logs
+ * it (with the trace id) so one request can be followed to here.
+ */
+static void
+analytics_counted(const rd_kafka_message_t *m, const analytics_event_t *ev)
+{
+    pms_metric_add(&m_consumed, ev->event_type, NULL, 1);
+    if (pms_kafka_trace(m) == 0 && pms_trace_sampled()) {
+        pms_log_fields(PMS_LOG_INFO,
+            json_pack("{s:s, s:s, s:i, s:I}", "event_id", ev->event_id,
+                "event_type", ev->event_type, "partition", (int) m->partition,
+                "offset", (json_int_t) m->offset),
+            "event applied");
+    }
+    pms_trace_set(NULL);
+}
+
 /* Applies or records one message; retries while the database is down. */
 static int
 analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
@@ -142,8 +180,12 @@ analytics_handle(rd_kafka_t *rk, const rd_kafka_message_t *m)
         sleep(1);
     }
     if (pe != NULL) {
+        if (st == PMS_OK) {
+            analytics_counted(m, &ev);
+        }
         patient__events__patient_event__free_unpacked(pe, NULL);
     } else if (st == PMS_OK) {
+        pms_metric_add(&m_undecodable, NULL, NULL, 1);
         pms_log_fields(PMS_LOG_WARN,
             json_pack("{s:i, s:I}", "partition", (int) m->partition, "offset",
                 (json_int_t) m->offset),
@@ -200,7 +242,12 @@ analytics_apply_batch(rd_kafka_t *rk, rd_kafka_message_t **ms, size_t n)
     if (ok == n && (db = analytics_thread_db()) != NULL) {
         st = analytics_store_apply_batch(db, analytics_evs, n, &applied);
     }
+    pms_metric_add(&m_batches, st == PMS_OK ? "applied" : "one by one", NULL,
+        1);
     for (i = 0; i < ok; i++) {
+        if (st == PMS_OK) {
+            analytics_counted(ms[i], &analytics_evs[i]);
+        }
         patient__events__patient_event__free_unpacked(analytics_items[i].pe,
             NULL);
     }
@@ -237,6 +284,38 @@ analytics_poll_batch(rd_kafka_t *rk, rd_kafka_message_t **ms, size_t max)
     return n;
 }
 
+/* The lag of each assigned partition: its end (as last fetched) minus the
+ * position; nothing for a partition without both. */
+static void
+analytics_lag(rd_kafka_t *rk)
+{
+    rd_kafka_topic_partition_list_t *parts;
+    int64_t                          lo, hi;
+    char                             label[16];
+    int                              i;
+
+    if (rd_kafka_assignment(rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return;
+    }
+    if (rd_kafka_position(rk, parts) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        for (i = 0; i < parts->cnt; i++) {
+            if (parts->elems[i].offset >= 0
+                && rd_kafka_get_watermark_offsets(rk, parts->elems[i].topic,
+                       parts->elems[i].partition, &lo, &hi)
+                    == RD_KAFKA_RESP_ERR_NO_ERROR
+                && hi >= 0) {
+                snprintf(label, sizeof(label), "%d",
+                    (int) parts->elems[i].partition);
+                pms_metric_set(&m_lag, label, NULL,
+                    (double) (hi > parts->elems[i].offset
+                            ? hi - parts->elems[i].offset
+                            : 0));
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
 static void *
 analytics_consume(void *arg)
 {
@@ -244,6 +323,7 @@ analytics_consume(void *arg)
     rd_kafka_topic_partition_list_t *topics;
     rd_kafka_message_t              *ms[ANALYTICS_BATCH_MAX];
     size_t                           n, i;
+    double                           next_lag = 0;
 
     topics = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(topics, pms_kafka.topic,
@@ -253,6 +333,10 @@ analytics_consume(void *arg)
     }
     rd_kafka_topic_partition_list_destroy(topics);
     while (!analytics_stop) {
+        if (pms_metrics_now() >= next_lag) {
+            next_lag = pms_metrics_now() + 2;
+            analytics_lag(rk);
+        }
         n = analytics_poll_batch(rk, ms, ANALYTICS_BATCH_MAX);
         if (n > 0 && analytics_apply_batch(rk, ms, n) != 0) {
             /* in order, and none stored after one that was not (which
@@ -285,6 +369,7 @@ analytics_http(void *ctx, pms_req_t *req, pms_resp_t *resp)
         pms_resp_problem(resp, 404, "no such resource");
         return;
     }
+    resp->route = "GET /analytics/summary";
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
         pms_resp_header(resp, "Allow", "GET, HEAD");
         pms_resp_problem(resp, 405,
@@ -357,7 +442,8 @@ main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
     }
-    if (pms_daemon_fcgi_socket() != 0) {
+    if (pms_daemon_fcgi_socket() != 0
+        || pms_daemon_metrics(&analytics_daemon) != 0) {
         return 1;
     }
     pms_daemon_block(&sigs); /* threads inherit the mask */

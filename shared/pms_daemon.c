@@ -13,6 +13,7 @@
 
 #include "pms_daemon.h"
 #include "pms_log.h"
+#include "pms_metrics.h"
 #include "pms_serve.h"
 
 extern char **environ;
@@ -81,10 +82,17 @@ pms_daemon_init(const pms_daemon_t *d, int argc, char **argv)
         pms_config_load_or_exit(d->prog, d->conf[t].entries, d->conf[t].n);
     }
     pms_log_init(d->service, *d->debug ? PMS_LOG_DEBUG : PMS_LOG_INFO);
+    (void) pms_metrics_init(d->service, 1024); /* counting is best effort */
     unknown = daemon_warn_unknown(d);
     if (argc > 1 && strcmp(argv[1], "--check-env") == 0) {
         exit(unknown == 0 ? 0 : 1);
     }
+}
+
+int
+pms_daemon_metrics(const pms_daemon_t *d)
+{
+    return d->metrics != NULL ? pms_metrics_listen(*d->metrics) : 0;
 }
 
 int

@@ -4,7 +4,9 @@
  * FastCGI socket on fd 0, signals, and worker threads.  A daemon's main()
  * describes itself in a pms_daemon_t and calls these in order:
  *
- *     pms_daemon_init()        --help, config, logging (exits on bad input)
+ *     pms_daemon_init()        --help, config, logging, the metrics table
+ *                              (exits on bad input)
+ *     pms_daemon_metrics()     the metrics listener, where it is served
  *     pms_daemon_block()       SIGTERM/SIGINT blocked before any thread
  *     pms_daemon_threads()     start the workers (they inherit the mask)
  *     pms_daemon_wait()        sigwait: the one place a signal arrives
@@ -31,7 +33,8 @@ typedef struct {
     const char              *usage;   /* usage lines; %1$s is argv[0] */
     const pms_daemon_conf_t *conf;    /* its tables ... */
     size_t                   nconf;
-    int                     *debug; /* where PMS_DEBUG was loaded */
+    int                     *debug;   /* where PMS_DEBUG was loaded */
+    const char             **metrics; /* where its metrics address was */
 } pms_daemon_t;
 
 /*
@@ -42,6 +45,9 @@ typedef struct {
  * when every PMS_* variable is known and valid, 1 otherwise.
  */
 void pms_daemon_init(const pms_daemon_t *d, int argc, char **argv);
+
+/* Serves the metrics at *d->metrics (nothing when empty).  0 or -1. */
+int pms_daemon_metrics(const pms_daemon_t *d);
 
 /* 1 when a table of d names the variable name[0..len), else 0.  Pure. */
 int pms_daemon_knows(const pms_daemon_t *d, const char *name, size_t len);

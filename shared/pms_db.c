@@ -10,6 +10,7 @@
 
 #include "pms_db.h"
 #include "pms_log.h"
+#include "pms_metrics.h"
 
 struct pms_db_s {
     const char          *conninfo;
@@ -17,7 +18,12 @@ struct pms_db_s {
     size_t               nstmts;
     PGconn              *conn;
     int                  in_tx;
+    int                  connected; /* once: later connects are reconnects */
 };
+
+static const pms_metric_t m_connects = PMS_COUNTER("db_connects_total",
+    "database connections opened (first and reconnects) and failed attempts",
+    "result", NULL);
 
 pms_db_t *
 pms_db_new(const char *conninfo, const pms_db_stmt_t *stmts, size_t nstmts)
@@ -68,6 +74,7 @@ pms_db_ensure(pms_db_t *db)
     db->conn = PQconnectdb(db->conninfo);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         pms_warn("database connection failed: %s", PQerrorMessage(db->conn));
+        pms_metric_add(&m_connects, "failed", NULL, 1);
         db_drop(db);
         return PMS_UNAVAILABLE;
     }
@@ -82,6 +89,8 @@ pms_db_ensure(pms_db_t *db)
         }
         PQclear(res);
     }
+    pms_metric_add(&m_connects, db->connected ? "reconnect" : "first", NULL, 1);
+    db->connected = 1;
     return PMS_OK;
 }
 

@@ -12,6 +12,8 @@
 #include <grpc/support/alloc.h>
 
 #include "pms_grpc.h"
+#include "pms_metrics.h"
+#include "pms_trace.h"
 
 grpc_byte_buffer *
 pms_grpc_pack(const ProtobufCMessage *m)
@@ -51,6 +53,15 @@ pms_grpc_deadline(long ms)
         gpr_time_from_millis(ms, GPR_TIMESPAN));
 }
 
+static const pms_metric_t m_client_calls =
+    PMS_COUNTER("grpc_client_calls_total",
+        "gRPC calls made, by method and the status they ended with", "method",
+        "code");
+static const pms_metric_t m_client_duration =
+    PMS_HISTOGRAM("grpc_client_call_duration_seconds",
+        "time from starting a gRPC call to its status, by method", "method",
+        NULL);
+
 grpc_status_code
 pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
@@ -65,6 +76,9 @@ pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
     const char         *error_string = NULL;
     grpc_call_error     ce;
     grpc_event          ev;
+    grpc_metadata       md;
+    char                tp[PMS_TRACEPARENT_LEN];
+    double              started = pms_metrics_now();
 
     *resp = NULL;
     err[0] = '\0';
@@ -80,6 +94,13 @@ pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
     grpc_metadata_array_init(&trailing_md);
     memset(ops, 0, sizeof(ops));
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (pms_trace_current() != NULL) {
+        pms_trace_format(pms_trace_current(), tp);
+        md.key = grpc_slice_from_static_string("traceparent");
+        md.value = grpc_slice_from_static_string(tp); /* outlives the call */
+        ops[0].data.send_initial_metadata.count = 1;
+        ops[0].data.send_initial_metadata.metadata = &md;
+    }
     ops[1].op = GRPC_OP_SEND_MESSAGE;
     ops[1].data.send_message.send_message = req_bb;
     ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -123,6 +144,9 @@ pms_grpc_unary(grpc_channel *ch, grpc_completion_queue *cq, const char *method,
     }
     grpc_call_unref(call);
     grpc_byte_buffer_destroy(req_bb);
+    pms_metric_add(&m_client_calls, method, pms_grpc_status_name(status), 1);
+    pms_metric_observe(&m_client_duration, method, NULL,
+        pms_metrics_now() - started);
     return status;
 }
 

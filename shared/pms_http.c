@@ -119,6 +119,7 @@ pms_resp_init(pms_resp_t *resp)
     resp->body_len = 0;
     resp->nheaders = 0;
     resp->failed = 0;
+    resp->route = NULL;
 }
 
 void

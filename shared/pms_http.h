@@ -41,8 +41,9 @@ typedef struct {
         const char *name;
         char       *value;
     } headers[PMS_MAX_HEADERS];
-    int nheaders; /* names are static strings; values owned */
-    int failed;   /* out of memory while building: send 503 */
+    int         nheaders; /* names are static strings; values owned */
+    int         failed;   /* out of memory while building: send 503 */
+    const char *route;    /* static name for the metrics, NULL: "other" */
 } pms_resp_t;
 
 /* A FastCGI parameter, or NULL. Borrowed from the request. */

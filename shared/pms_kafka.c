@@ -3,9 +3,11 @@
  * the code that turns them into librdkafka configuration.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "pms_kafka.h"
 #include "pms_log.h"
+#include "pms_trace.h"
 
 pms_kafka_settings_t pms_kafka;
 
@@ -108,4 +110,23 @@ pms_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf)
         rd_kafka_conf_destroy(conf);
     }
     return rk;
+}
+
+int
+pms_kafka_trace(const rd_kafka_message_t *m)
+{
+    rd_kafka_headers_t *hdrs;
+    const void         *v;
+    char                tp[PMS_TRACEPARENT_LEN];
+    size_t              len;
+
+    if (rd_kafka_message_headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR
+        || rd_kafka_header_get_last(hdrs, "traceparent", &v, &len)
+            != RD_KAFKA_RESP_ERR_NO_ERROR
+        || v == NULL || len >= sizeof(tp)) {
+        return pms_trace_set(NULL);
+    }
+    memcpy(tp, v, len);
+    tp[len] = '\0';
+    return pms_trace_set(tp);
 }

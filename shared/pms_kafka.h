@@ -52,4 +52,10 @@ rd_kafka_conf_t *pms_kafka_conf(rd_kafka_type_t type,
  */
 rd_kafka_t *pms_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf);
 
+/*
+ * The W3C traceparent header of m becomes the thread's trace context
+ * (pms_trace_set); without one the context is cleared.  0 when set.
+ */
+int pms_kafka_trace(const rd_kafka_message_t *m);
+
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pms_log.h"
+#include "pms_trace.h"
 
 static const char     *log_service = "pms";
 static pms_log_level_t log_min = PMS_LOG_INFO;
@@ -60,10 +61,11 @@ pms_timestamp(char out[PMS_TIMESTAMP_LEN])
 static void
 log_emit(pms_log_level_t level, json_t *fields, const char *fmt, va_list ap)
 {
-    char    msg[1024], ts[PMS_TIMESTAMP_LEN];
-    json_t *line;
-    char   *text;
-    size_t  len;
+    char               msg[1024], ts[PMS_TIMESTAMP_LEN];
+    const pms_trace_t *trace;
+    json_t            *line;
+    char              *text;
+    size_t             len;
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     pms_timestamp(ts);
@@ -77,6 +79,9 @@ log_emit(pms_log_level_t level, json_t *fields, const char *fmt, va_list ap)
     }
     if (log_request_id[0] != '\0') {
         json_object_set_new(line, "request_id", json_string(log_request_id));
+    }
+    if ((trace = pms_trace_current()) != NULL) {
+        json_object_set_new(line, "trace_id", json_string(trace->trace_id));
     }
     if (fields != NULL) {
         json_object_update(line, fields);

@@ -1,7 +1,8 @@
 /*
  * pms_log.h -- JSON-lines logging to stderr (which supervisord captures).
  * One object per line: ts, level, service, pid, request_id (when a request
- * is being served), msg, plus optional fields.  Never log secrets, tokens
+ * is being served), trace_id (while a trace context is set, pms_trace.h),
+ * msg, plus optional fields.  Never log secrets, tokens
  * or patient PII here.
  */
 #ifndef PMS_LOG_H

@@ -6,12 +6,33 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include "pms_log.h"
+#include "pms_metrics.h"
 #include "pms_serve.h"
+#include "pms_trace.h"
+
+static const pms_metric_t m_requests = PMS_COUNTER("http_requests_total",
+    "requests answered, by route and status", "route", "status");
+static const pms_metric_t m_duration =
+    PMS_HISTOGRAM("http_request_duration_seconds",
+        "time from accepting a request to its response sent, by route", "route",
+        NULL);
+
+static void
+serve_count(const pms_resp_t *resp, double started)
+{
+    const char *route = resp->route != NULL ? resp->route : "other";
+    char        status[8];
+
+    snprintf(status, sizeof(status), "%d", resp->failed ? 503 : resp->status);
+    pms_metric_add(&m_requests, route, status, 1);
+    pms_metric_observe(&m_duration, route, NULL, pms_metrics_now() - started);
+}
 
 int
 pms_serve_prepare(int listen_fd)
@@ -30,10 +51,12 @@ serve_one(FCGX_Request *fcgi, pms_handler_fn handler, void *ctx)
     pms_req_t  req;
     pms_resp_t resp;
     int        early;
+    double     started = pms_metrics_now();
 
     pms_resp_init(&resp);
     early = pms_req_init(&req, fcgi);
     pms_log_set_request_id(pms_req_param(&req, "HTTP_X_REQUEST_ID"));
+    pms_trace_set(pms_req_param(&req, "HTTP_TRACEPARENT"));
     if (early == 413) {
         pms_resp_problem(&resp, 413, "the body exceeds 64 KiB");
     } else if (early != 0) {
@@ -44,9 +67,11 @@ serve_one(FCGX_Request *fcgi, pms_handler_fn handler, void *ctx)
     if (pms_resp_send(&resp, fcgi) != 0) {
         pms_warn("client went away before the response was sent");
     }
+    serve_count(&resp, started);
     pms_req_reset(&req);
     pms_resp_reset(&resp);
     pms_log_set_request_id(NULL);
+    pms_trace_set(NULL);
 }
 
 int

@@ -125,7 +125,7 @@ START_TEST(test_daemon_knows_its_names)
         { "PMS_RELAY_BATCH", PMS_CONF_INT, "500", 1, 9, "b", &batch },
     };
     static const pms_daemon_conf_t tables[] = { { a, 1 }, { b, 1 } };
-    static const pms_daemon_t      d = { "pms-x", "x", "", tables, 2, &debug };
+    static const pms_daemon_t d = { "pms-x", "x", "", tables, 2, &debug, NULL };
 
     ck_assert(pms_daemon_knows(&d, "PMS_PATIENT_WORKERS", 19));
     ck_assert(pms_daemon_knows(&d, "PMS_RELAY_BATCH=7", 15));

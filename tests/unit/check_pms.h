@@ -15,5 +15,6 @@ Suite *http_suite(void);
 Suite *billing_suite(void);
 Suite *auth_suite(void);
 Suite *relay_suite(void);
+Suite *observe_suite(void);
 
 #endif
