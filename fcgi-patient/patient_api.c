@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "patient_api.h"
+#include "patient_fhir.h"
 #include "patient_model.h"
+#include "patient_ops.h"
 #include "patient_outbox.h"
 #include "patient_query.h"
 #include "patient_store.h"
@@ -72,14 +74,6 @@ api_fail(pms_resp_t *resp, pms_status_t st, const char *what)
     return pms_resp_problem_json(resp, problem);
 }
 
-static const char *
-api_actor(pms_req_t *req)
-{
-    const char *client = pms_req_param(req, "HTTP_X_AUTH_CLIENT");
-
-    return client != NULL && client[0] != '\0' ? client : NULL;
-}
-
 static void
 api_etag(pms_resp_t *resp, const PGresult *res)
 {
@@ -128,23 +122,6 @@ api_read_body(pms_req_t *req, pms_resp_t *resp, patient_input_t *in)
     return 0;
 }
 
-/* The date rule against the stored registration date; 0 or a 400. */
-static int
-api_dates_or_fail(pms_resp_t *resp, const char *date_of_birth,
-    const char *stored_registered)
-{
-    json_t *problem;
-
-    if (patient_check_dates(date_of_birth, stored_registered, NULL) == 0) {
-        return 0;
-    }
-    problem = pms_problem_new(400, "the patient has invalid fields");
-    pms_problem_add_error(problem, "registeredDate",
-        "the stored registeredDate would be before the new dateOfBirth;"
-        " send a registeredDate too");
-    return pms_resp_problem_json(resp, problem);
-}
-
 static int
 api_id_or_fail(pms_resp_t *resp, const char *id)
 {
@@ -158,23 +135,6 @@ api_id_or_fail(pms_resp_t *resp, const char *id)
     return pms_resp_problem_json(resp, p);
 }
 
-/* Writes in percent-encoded (RFC 3986 unreserved characters kept). */
-static void
-api_url_encode(FILE *out, const char *in)
-{
-    for (; *in != '\0'; in++) {
-        unsigned char c = (unsigned char) *in;
-
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
-            || c == '~') {
-            fputc(c, out);
-        } else {
-            fprintf(out, "%%%02X", c);
-        }
-    }
-}
-
 /* Writes the list URL of lq's filters, without paging. */
 static void
 api_list_url(FILE *out, patient_ctx_t *ctx, const patient_list_query_t *lq)
@@ -184,11 +144,11 @@ api_list_url(FILE *out, patient_ctx_t *ctx, const patient_list_query_t *lq)
     fprintf(out, "%s/patients?size=%ld", ctx->public_prefix, lq->size);
     if (lq->q[0] != '\0') {
         fputs("&q=", out);
-        api_url_encode(out, lq->q);
+        pms_url_encode(out, lq->q);
     }
     if (lq->email[0] != '\0') {
         fputs("&email=", out);
-        api_url_encode(out, lq->email);
+        pms_url_encode(out, lq->email);
     }
     if (lq->birth_date[0] != '\0') {
         fprintf(out, "&birthDate=%s", lq->birth_date);
@@ -300,42 +260,21 @@ api_link(patient_ctx_t *ctx, pms_resp_t *resp, const patient_list_query_t *lq,
     free(link);
 }
 
-/*
- * X-Total-Count and X-Total-Accuracy.  The default counts exactly only
- * when that is cheap: the whole answer is on this page, or the planner
- * expects at most PATIENT_EXACT_MAX matches (then a bounded count checks
- * it); otherwise it states the planner's estimate.
- */
-#define PATIENT_EXACT_MAX 1000
-
+/* X-Total-Count and X-Total-Accuracy (see patient_store_total). */
 static pms_status_t
 api_total(patient_ctx_t *ctx, pms_resp_t *resp, const patient_list_query_t *lq,
     const api_page_t *pg)
 {
-    long         total = 0, estimate = 0;
+    long         total = 0;
     int          exact = 1;
-    pms_status_t st = PMS_OK;
+    pms_status_t st;
 
     if (lq->total == PATIENT_TOTAL_NONE) {
         pms_resp_header(resp, "X-Total-Accuracy", "none");
         return PMS_OK;
     }
-    if (lq->total == PATIENT_TOTAL_ACCURATE) {
-        st = patient_store_count(ctx->db, lq, -1, &total);
-    } else if (lq->cursor.dir == PATIENT_CURSOR_NONE && lq->page == 1
-        && !pg->has_next) {
-        total = pg->shown;
-    } else if ((st = patient_store_estimate(ctx->db, lq, &estimate))
-        == PMS_OK) {
-        total = estimate;
-        exact = 0;
-        if (estimate <= PATIENT_EXACT_MAX) {
-            st =
-                patient_store_count(ctx->db, lq, PATIENT_EXACT_MAX + 1, &total);
-            exact = total <= PATIENT_EXACT_MAX;
-            total = exact ? total : (estimate > total ? estimate : total);
-        }
-    }
+    st = patient_store_total(ctx->db, lq, pg->shown, pg->has_next, &total,
+        &exact);
     if (st == PMS_OK) {
         pms_resp_header(resp, "X-Total-Count", "%ld", total);
         pms_resp_header(resp, "X-Total-Accuracy",
@@ -404,172 +343,157 @@ api_get(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
     return pms_resp_json(resp, 200, patient_to_json(res, 0));
 }
 
-/*
- * After the create statement failed: undo the billing account, unless the
- * failure was a lost connection and the patient may have been stored.
- * Then the row decides: found, it is the answer (*res, st PMS_OK); gone,
- * the account is undone; unknowable (the database stays down), the
- * account is kept and logged, since deleting it could orphan a patient.
- */
-static pms_status_t
-api_create_failed(patient_ctx_t *ctx, const char *id, pms_status_t st,
-    PGresult **res)
+/* Who is writing, from what the gateway passed. */
+static patient_actor_t
+api_who(pms_req_t *req)
 {
-    pms_status_t found = PMS_NOT_FOUND;
+    patient_actor_t who;
+    const char     *subject = pms_req_param(req, "HTTP_X_AUTH_SUBJECT");
+    const char     *client = pms_req_param(req, "HTTP_X_AUTH_CLIENT");
 
-    if (st == PMS_UNAVAILABLE) {
-        found = patient_store_get(ctx->db, id, 0, res);
-        if (found == PMS_OK) {
-            return PMS_OK;
-        }
-        if (found != PMS_NOT_FOUND) {
-            pms_log_fields(PMS_LOG_ERROR, json_pack("{s:s}", "patient_id", id),
-                "the database went away during a create: its billing account"
-                " is kept, to be reconciled");
-            return st;
-        }
-    }
-    (void) patient_billing_delete_account(ctx->billing, id);
-    return st;
+    who.subject = subject != NULL && subject[0] != '\0' ? subject : NULL;
+    who.client = client != NULL && client[0] != '\0' ? client : NULL;
+    who.request_id = pms_req_param(req, "HTTP_X_REQUEST_ID");
+    return who;
 }
 
 /*
- * A create: billing first (idempotent by patient id; 503 and nothing
- * stored when it is down), then the row, its account id and its event in
- * one statement and one commit.  When that statement fails, the account
- * is deleted again, so no account outlives a patient that was not stored.
+ * Renders a write's outcome: the row (with its ETag) as JSON in status on
+ * success, or the problem that says why not.
  */
+static int
+api_write_done(pms_req_t *req, pms_resp_t *resp, patient_op_t *op, int status,
+    const char *what)
+{
+    json_t *problem;
+
+    if (op->res != NULL) {
+        pms_req_defer(req, api_pqclear, op->res);
+    }
+    switch (op->result) {
+    case PATIENT_OP_OK:
+        break;
+    case PATIENT_OP_STORE:
+        return api_fail(resp, op->st, what);
+    case PATIENT_OP_BILLING_DOWN:
+        pms_resp_header(resp, "Retry-After", "1");
+        return pms_resp_problem(resp, 503,
+            "billing is unavailable, so nothing was stored; retry shortly");
+    case PATIENT_OP_DATES:
+        problem = pms_problem_new(400, "the patient has invalid fields");
+        pms_problem_add_error(problem, "registeredDate",
+            "the stored registeredDate would be before the new dateOfBirth;"
+            " send a registeredDate too");
+        return pms_resp_problem_json(resp, problem);
+    case PATIENT_OP_STALE:
+        api_etag(resp, op->res);
+        return pms_resp_problem(resp, 412,
+            "the patient has changed since the given ETag; GET it again");
+    }
+    if (status == 204) {
+        resp->status = 204;
+        return 204;
+    }
+    api_etag(resp, op->res);
+    return pms_resp_json(resp, status, patient_to_json(op->res, 0));
+}
+
 static int
 api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
 {
     patient_input_t in;
-    patient_event_t ev;
-    char            id[PMS_UUID_LEN + 1], account[128], today[11];
-    const char     *registered;
-    PGresult       *res = NULL;
-    pms_status_t    st;
+    patient_actor_t who = api_who(req);
+    patient_op_t    op;
+    char            id[PMS_UUID_LEN + 1];
     int             status;
 
     if ((status = api_read_body(req, resp, &in)) != 0) {
         return status;
     }
-    if (pms_uuid_v4(id) != 0) {
-        return api_fail(resp, PMS_ERROR, "uuid");
+    patient_op_create(ctx, &in, &who, id, &op);
+    if (op.result == PATIENT_OP_OK) {
+        pms_resp_header(resp, "Location", "%s/patients/%s", ctx->public_prefix,
+            id);
     }
-    pms_today(today);
-    registered = in.registered_date != NULL ? in.registered_date : today;
-    st = patient_billing_create_account(ctx->billing, id, in.name, in.email,
-        account, sizeof(account));
-    if (st != PMS_OK) {
-        pms_resp_header(resp, "Retry-After", "1");
-        return pms_resp_problem(resp, 503,
-            "billing is unavailable, so nothing was stored; retry shortly");
-    }
-    st = patient_event_make(&ev, "PATIENT_CREATED", id, in.name, in.email,
-        registered);
-    if (st == PMS_OK) {
-        st = patient_store_create(ctx->db, id, &in, registered,
-            account[0] != '\0' ? account : NULL, api_actor(req), &ev, &res);
-    }
-    patient_event_free(&ev);
-    if (st == PMS_OK && PQntuples(res) == 0) { /* resent after a commit */
-        PQclear(res);
-        st = patient_store_get(ctx->db, id, 0, &res);
-    }
-    if (st != PMS_OK) {
-        st = api_create_failed(ctx, id, st, &res);
-    }
-    if (st != PMS_OK) {
-        return api_fail(resp, st, "create");
-    }
-    pms_req_defer(req, api_pqclear, res);
-    pms_log_fields(PMS_LOG_INFO,
-        json_pack("{s:s, s:s?}", "patient_id", id, "client", api_actor(req)),
-        "patient created");
-    pms_resp_header(resp, "Location", "%s/patients/%s", ctx->public_prefix, id);
-    api_etag(resp, res);
-    return pms_resp_json(resp, 201, patient_to_json(res, 0));
+    return api_write_done(req, resp, &op, 201, "create");
 }
 
 static int
 api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
 {
     patient_input_t in;
-    PGresult       *cur, *res;
-    pms_status_t    st;
+    patient_actor_t who = api_who(req);
+    patient_op_t    op;
     int             status;
 
     if ((status = api_read_body(req, resp, &in)) != 0) {
         return status;
     }
-    if ((st = pms_db_begin(ctx->db)) != PMS_OK) {
-        return api_fail(resp, st, "begin");
-    }
-    st = patient_store_get(ctx->db, id, 1, &cur);
-    if (st != PMS_OK) {
-        pms_db_rollback(ctx->db);
-        return api_fail(resp, st, "lock");
-    }
-    pms_req_defer(req, api_pqclear, cur);
-    if (in.registered_date == NULL
-        && (status = api_dates_or_fail(resp, in.date_of_birth,
-                PQgetvalue(cur, 0, PATIENT_COL_REGISTERED)))
-            != 0) {
-        pms_db_rollback(ctx->db);
-        return status;
-    }
-    if (!patient_if_match(pms_req_param(req, "HTTP_IF_MATCH"),
-            atol(PQgetvalue(cur, 0, PATIENT_COL_VERSION)))) {
-        pms_db_rollback(ctx->db);
-        api_etag(resp, cur);
-        return pms_resp_problem(resp, 412,
-            "the patient has changed since the given ETag; GET it again");
-    }
-    st = patient_store_update(ctx->db, id, &in, api_actor(req), &res);
-    if (st == PMS_OK) {
-        pms_req_defer(req, api_pqclear, res);
-        st = patient_outbox_add(ctx->db, "PATIENT_UPDATED", res);
-    }
-    if (st == PMS_OK) {
-        st = pms_db_commit(ctx->db);
-    }
-    if (st != PMS_OK) {
-        pms_db_rollback(ctx->db);
-        return api_fail(resp, st, "update");
-    }
-    pms_log_fields(PMS_LOG_INFO,
-        json_pack("{s:s, s:s?}", "patient_id", id, "client", api_actor(req)),
-        "patient updated");
-    api_etag(resp, res);
-    return pms_resp_json(resp, 200, patient_to_json(res, 0));
+    patient_op_update(ctx, id, &in, pms_req_param(req, "HTTP_IF_MATCH"),
+        patient_if_match, &who, &op);
+    return api_write_done(req, resp, &op, 200, "update");
 }
 
 static int
 api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
 {
+    patient_actor_t who = api_who(req);
+    patient_op_t    op;
+
+    patient_op_delete(ctx, id, &who, &op);
+    return api_write_done(req, resp, &op, 204, "delete");
+}
+
+/*
+ * GET /patients/{id}/history: the audit records, newest first, also of a
+ * deleted patient; size (1..500, default 50) and cursor (the version the
+ * next page starts below, from the Link header).
+ */
+static int
+api_history(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
+    const char *id)
+{
+    json_t      *errors = json_array(), *problem, *arr;
     PGresult    *res;
     pms_status_t st;
+    long         size, before;
+    int          i, shown;
 
-    if ((st = pms_db_begin(ctx->db)) != PMS_OK) {
-        return api_fail(resp, st, "begin");
+    if (errors == NULL) {
+        return api_fail(resp, PMS_ERROR, "history");
     }
-    st = patient_store_delete(ctx->db, id, &res);
-    if (st == PMS_OK) {
-        pms_req_defer(req, api_pqclear, res);
-        st = patient_outbox_add(ctx->db, "PATIENT_DELETED", res);
+    if (patient_parse_history_query(req->query, &size, &before, errors) > 0) {
+        problem = pms_problem_new(400, "the query string is invalid");
+        json_object_set_new(problem, "errors", errors);
+        return pms_resp_problem_json(resp, problem);
     }
-    if (st == PMS_OK) {
-        st = pms_db_commit(ctx->db);
+    json_decref(errors);
+    if ((st = patient_store_history(ctx->db, id, before, size + 1, &res))
+        != PMS_OK) {
+        return api_fail(resp, st, "history");
     }
-    if (st != PMS_OK) {
-        pms_db_rollback(ctx->db);
-        return api_fail(resp, st, "delete");
+    pms_req_defer(req, api_pqclear, res);
+    if (PQntuples(res) == 0 && before == PATIENT_HISTORY_TOP) {
+        return pms_resp_problem(resp, 404, "no patient ever had this id");
     }
-    pms_log_fields(PMS_LOG_INFO,
-        json_pack("{s:s, s:s?}", "patient_id", id, "client", api_actor(req)),
-        "patient deleted");
-    resp->status = 204;
-    return 204;
+    shown = PQntuples(res) > size ? (int) size : PQntuples(res);
+    arr = json_array();
+    for (i = 0; arr != NULL && i < shown; i++) {
+        if (json_array_append_new(arr, patient_history_to_json(res, i)) != 0) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    if (arr == NULL) {
+        return api_fail(resp, PMS_ERROR, "history json");
+    }
+    if (PQntuples(res) > size) {
+        pms_resp_header(resp, "Link",
+            "<%s/patients/%s/history?size=%ld&cursor=%s>; rel=\"next\"",
+            ctx->public_prefix, id, size,
+            PQgetvalue(res, shown - 1, PATIENT_HCOL_VERSION));
+    }
+    return pms_resp_json(resp, 200, arr);
 }
 
 /*
@@ -617,6 +541,10 @@ patient_api_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
     const char    *m = req->method;
     int            read = strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 
+    if (strncmp(req->path, "/fhir/", 6) == 0) {
+        patient_fhir_handle(ctx, req, resp);
+        return;
+    }
     if (strcmp(req->path, "/health") == 0) {
         resp->route = "/health";
         if (!read) {
@@ -654,6 +582,14 @@ patient_api_handle(void *vctx, pms_req_t *req, pms_resp_t *resp)
             api_update(ctx, req, resp, id);
         } else {
             api_delete(ctx, req, resp, id);
+        }
+        return;
+    case PATIENT_PATH_HISTORY:
+        resp->route = "GET /patients/{id}/history";
+        if (!read) {
+            api_not_allowed(resp, "GET, HEAD");
+        } else if (api_id_or_fail(resp, id) == 0) {
+            api_history(ctx, req, resp, id);
         }
         return;
     case PATIENT_PATH_NONE:

@@ -6,15 +6,8 @@
 #ifndef PATIENT_API_H
 #define PATIENT_API_H
 
-#include "patient_billing.h"
-#include "pms_db.h"
+#include "patient_ops.h"
 #include "pms_http.h"
-
-typedef struct {
-    pms_db_t          *db;            /* this worker's connection (owned) */
-    patient_billing_t *billing;       /* this worker's billing client (owned) */
-    const char        *public_prefix; /* "/api": what the gateway strips */
-} patient_ctx_t;
 
 /* pms_handler_fn for the patient service; ctx is a patient_ctx_t. */
 void patient_api_handle(void *ctx, pms_req_t *req, pms_resp_t *resp);

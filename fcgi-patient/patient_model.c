@@ -4,6 +4,7 @@
  * server-owned fields are accepted (so a GET body can be PUT back) and
  * ignored.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "patient_model.h"
@@ -112,4 +113,27 @@ patient_to_json(const PGresult *res, int r)
         }
     }
     return obj;
+}
+
+/* The text of column c, or JSON null. */
+static json_t *
+model_text(const PGresult *res, int r, int c)
+{
+    return PQgetisnull(res, r, c) ? json_null()
+                                  : json_string(PQgetvalue(res, r, c));
+}
+
+json_t *
+patient_history_to_json(const PGresult *res, int r)
+{
+    int tomb = PQgetisnull(res, r, PATIENT_COL_ID);
+
+    return json_pack("{s:I, s:s, s:s, s:{s:o, s:o}, s:o, s:o}", "version",
+        (json_int_t) atoll(PQgetvalue(res, r, PATIENT_HCOL_VERSION)),
+        "operation", PQgetvalue(res, r, PATIENT_HCOL_OPERATION), "changedAt",
+        PQgetvalue(res, r, PATIENT_HCOL_AT), "actor", "subject",
+        model_text(res, r, PATIENT_HCOL_SUBJECT), "client",
+        model_text(res, r, PATIENT_HCOL_CLIENT), "requestId",
+        model_text(res, r, PATIENT_HCOL_REQUEST_ID), "patient",
+        tomb ? json_null() : patient_to_json(res, r));
 }

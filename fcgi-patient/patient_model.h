@@ -26,6 +26,23 @@ enum {
     PATIENT_NCOLS
 };
 
+/* The columns after PATIENT_NCOLS of an audit history row. */
+enum {
+    PATIENT_HCOL_VERSION = PATIENT_NCOLS,
+    PATIENT_HCOL_OPERATION, /* create, update, delete */
+    PATIENT_HCOL_AT,
+    PATIENT_HCOL_SUBJECT,
+    PATIENT_HCOL_CLIENT,
+    PATIENT_HCOL_REQUEST_ID
+};
+
+/* Who makes a write, as the gateway passed it (any may be NULL). */
+typedef struct {
+    const char *subject;    /* the token's sub */
+    const char *client;     /* its azp */
+    const char *request_id; /* X-Request-Id */
+} patient_actor_t;
+
 /* A validated request body.  Strings are borrowed from the JSON body. */
 typedef struct {
     const char *name;
@@ -54,5 +71,9 @@ size_t patient_check_dates(const char *date_of_birth,
 
 /* Returns a new reference: the API JSON of row r of res. */
 json_t *patient_to_json(const PGresult *res, int r);
+
+/* Returns a new reference: the API JSON of audit history row r of res
+ * (version, operation, changedAt, actor, requestId, patient or null). */
+json_t *patient_history_to_json(const PGresult *res, int r);
 
 #endif

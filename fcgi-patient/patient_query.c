@@ -183,17 +183,12 @@ query_paging(const patient_list_query_t *out, unsigned seen, json_t *errors)
 }
 
 size_t
-patient_parse_list_query(const char *qs, patient_list_query_t *out,
+patient_query_each(const char *qs, patient_param_fn fn, void *arg,
     json_t *errors)
 {
     size_t      count = 0;
     const char *p = qs;
-    unsigned    seen = 0;
     char        key[32], val[QUERY_VALUE_MAX];
-
-    memset(out, 0, sizeof(*out));
-    out->page = 1;
-    out->size = PATIENT_PAGE_DEFAULT_SIZE;
 
     while (*p != '\0') {
         const char *amp = strchr(p, '&'), *eq;
@@ -215,14 +210,86 @@ patient_parse_list_query(const char *qs, patient_list_query_t *out,
             count += pms_errors_add(errors, key,
                 "is not a valid value or is too long");
         } else {
-            count += query_param(key, val, out, &seen, errors);
+            count += fn(key, val, arg, errors);
         }
         p += plen + (amp ? 1 : 0);
     }
+    return count;
+}
+
+/* What the list parser keeps between parameters. */
+typedef struct {
+    patient_list_query_t *out;
+    unsigned              seen;
+} query_list_t;
+
+static size_t
+query_list_param(const char *key, const char *val, void *arg, json_t *errors)
+{
+    query_list_t *l = arg;
+
+    return query_param(key, val, l->out, &l->seen, errors);
+}
+
+size_t
+patient_parse_list_query(const char *qs, patient_list_query_t *out,
+    json_t *errors)
+{
+    query_list_t l = { out, 0 };
+    size_t       count;
+
+    memset(out, 0, sizeof(*out));
+    out->page = 1;
+    out->size = PATIENT_PAGE_DEFAULT_SIZE;
+    count = patient_query_each(qs, query_list_param, &l, errors);
     if (count == 0) {
-        count += query_paging(out, seen, errors);
+        count += query_paging(out, l.seen, errors);
     }
     return count;
+}
+
+/* What the history parser fills. */
+typedef struct {
+    long    *size, *before;
+    unsigned seen;
+} query_history_t;
+
+static size_t
+query_history_param(const char *key, const char *val, void *arg, json_t *errors)
+{
+    query_history_t *h = arg;
+    unsigned         bit = strcmp(key, "size") == 0 ? 1u
+                : strcmp(key, "cursor") == 0        ? 2u
+                                                    : 0u;
+
+    if (bit == 0) {
+        return pms_errors_add(errors, key,
+            "is not a known parameter (size, cursor)");
+    }
+    if (h->seen & bit) {
+        return pms_errors_add(errors, key, "must be given once");
+    }
+    h->seen |= bit;
+    if (bit == 1u) {
+        return query_long(val, 1, PATIENT_PAGE_MAX_SIZE, h->size) == 0
+            ? 0
+            : pms_errors_add(errors, key, "must be an integer from 1 to 500");
+    }
+    return query_long(val, 2, PATIENT_HISTORY_TOP, h->before) == 0
+        ? 0
+        : pms_errors_add(errors, key,
+            "is not a cursor this service made; follow the Link header");
+}
+
+size_t
+patient_parse_history_query(const char *qs, long *size, long *before,
+    json_t *errors)
+{
+    query_history_t h = { size, before, 0 };
+
+    *size = PATIENT_PAGE_DEFAULT_SIZE;
+    *before = PATIENT_HISTORY_TOP;
+    return patient_query_each(qs, query_history_param, &h, errors);
 }
 
 void
@@ -249,15 +316,22 @@ patient_parse_path(const char *path, char *id, size_t idlen)
         return PATIENT_PATH_NONE;
     }
     rest = path + sizeof(prefix) - 1;
+    const char *slash;
+    size_t      len;
+
     if (*rest == '\0' || strcmp(rest, "/") == 0) {
         return PATIENT_PATH_COLLECTION;
     }
-    if (*rest != '/' || strchr(rest + 1, '/') != NULL
-        || strlen(rest + 1) >= idlen) {
+    if (*rest != '/') {
         return PATIENT_PATH_NONE;
     }
-    snprintf(id, idlen, "%s", rest + 1);
-    return PATIENT_PATH_ITEM;
+    slash = strchr(rest + 1, '/');
+    len = slash != NULL ? (size_t) (slash - rest - 1) : strlen(rest + 1);
+    if (len >= idlen || (slash != NULL && strcmp(slash, "/history") != 0)) {
+        return PATIENT_PATH_NONE;
+    }
+    snprintf(id, idlen, "%.*s", (int) len, rest + 1);
+    return slash != NULL ? PATIENT_PATH_HISTORY : PATIENT_PATH_ITEM;
 }
 
 int

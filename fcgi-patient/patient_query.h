@@ -24,11 +24,15 @@ typedef enum {
 } patient_total_t;
 
 typedef struct {
-    long             page; /* 1-based */
-    long             size;
-    char             q[PATIENT_Q_MAX * 4 + 1]; /* substring, "" when none */
-    char             email[255];               /* exact email, "" when none */
-    char             birth_date[11];           /* YYYY-MM-DD, "" when none */
+    long page; /* 1-based */
+    long size;
+    char q[PATIENT_Q_MAX * 4 + 1]; /* substring, "" when none */
+    char email[255];               /* exact email, "" when none */
+    char birth_date[11];           /* YYYY-MM-DD, "" when none */
+    /* set by FHIR search only (patient_fhir.c) */
+    char             name[PATIENT_Q_MAX * 4 + 1]; /* name substring */
+    char             birth_ge[11], birth_le[11];  /* date range ends */
+    char             id[37];                      /* one patient id */
     patient_total_t  total;
     patient_cursor_t cursor; /* dir NONE without cursor= */
 } patient_list_query_t;
@@ -41,6 +45,29 @@ typedef struct {
  * {field, message}.  Returns the number of problems.
  */
 size_t patient_parse_list_query(const char *qs, patient_list_query_t *out,
+    json_t *errors);
+
+/* One decoded parameter; returns the problems it appended to errors. */
+typedef size_t (*patient_param_fn)(const char *key, const char *val, void *arg,
+    json_t *errors);
+
+/*
+ * Splits a query string into name=value pairs, decodes each (valid UTF-8,
+ * at most 1 KiB) and hands it to fn; a pair that does not decode is a
+ * problem.  Returns the number of problems.
+ */
+size_t patient_query_each(const char *qs, patient_param_fn fn, void *arg,
+    json_t *errors);
+
+/* The history's cursor before any page: above every version. */
+#define PATIENT_HISTORY_TOP 2147483647L
+
+/*
+ * Parses "size=20&cursor=7" of a history request: *size 1..500 (default
+ * 50), *before the cursor (default PATIENT_HISTORY_TOP).  Returns the
+ * number of problems appended to errors.
+ */
+size_t patient_parse_history_query(const char *qs, long *size, long *before,
     json_t *errors);
 
 /*
@@ -58,7 +85,8 @@ int patient_url_decode(const char *in, size_t len, char *out, size_t outlen);
 typedef enum {
     PATIENT_PATH_NONE,       /* not a patient path */
     PATIENT_PATH_COLLECTION, /* /patients */
-    PATIENT_PATH_ITEM        /* /patients/{id}; id copied out */
+    PATIENT_PATH_ITEM,       /* /patients/{id}; id copied out */
+    PATIENT_PATH_HISTORY     /* /patients/{id}/history; id copied out */
 } patient_path_t;
 
 /* Classifies a path; for an item, copies the raw id (<= 63 bytes). */

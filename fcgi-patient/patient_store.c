@@ -25,6 +25,21 @@
     " to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')," \
     " version::text, created_by, updated_by"
 
+/* The audit history (sql/0008): its insert (the hash is the trigger's),
+ * and a version record as the patient columns, then HISTORY_COLS. */
+#define HISTORY_INSERT                                                         \
+    "INSERT INTO patient_history (patient_id, version, operation, resource,"   \
+    " actor_subject, actor_client, request_id, hash)"
+#define HISTORY_FROM                                                           \
+    "SELECT r.*, h.version AS hv, h.operation AS hop, h.changed_at AS hat,"    \
+    " h.actor_subject AS hsub, h.actor_client AS hcli, h.request_id AS hreq"   \
+    " FROM patient_history h LEFT JOIN LATERAL"                                \
+    " jsonb_populate_record(NULL::patient, h.resource) r ON true"
+#define HISTORY_COLS                                                           \
+    ", hv::text, hop,"                                                         \
+    " to_char(hat AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"   \
+    " hsub, hcli, hreq"
+
 const pms_db_stmt_t patient_store_stmts[] = {
     { "patient_get",
         "SELECT " PATIENT_COLS " FROM patient WHERE id = $1::uuid" },
@@ -42,17 +57,22 @@ const pms_db_stmt_t patient_store_stmts[] = {
         "WITH p AS (INSERT INTO patient (id, name, email, address,"
         " date_of_birth, registered_date, billing_account_id, created_by,"
         " updated_by) VALUES ($1::uuid, $2, $3, $4, $5::date, $6::date, $7,"
-        " $8, $8) ON CONFLICT (id) DO NOTHING RETURNING " PATIENT_COLS "),"
+        " $8, $8) ON CONFLICT (id) DO NOTHING RETURNING patient.*),"
         " o AS (INSERT INTO outbox (event_id, patient_id, event_type, payload,"
         " traceparent) SELECT $9::uuid, $1::uuid, 'PATIENT_CREATED',"
-        " $10::bytea, $11 FROM p)"
-        " SELECT * FROM p" },
+        " $10::bytea, $11 FROM p),"
+        " h AS (" HISTORY_INSERT " SELECT p.id, p.version, 'create',"
+        " to_jsonb(p) - 'search', $12, $8, $13, ''::bytea FROM p)"
+        " SELECT " PATIENT_COLS " FROM p" },
     { "patient_update",
-        "UPDATE patient SET name = $2, email = $3, address = $4,"
+        "WITH u AS (UPDATE patient SET name = $2, email = $3, address = $4,"
         " date_of_birth = $5::date,"
         " registered_date = COALESCE($6::date, registered_date),"
         " updated_by = $7, version = version + 1, updated_at = now()"
-        " WHERE id = $1::uuid RETURNING " PATIENT_COLS },
+        " WHERE id = $1::uuid RETURNING patient.*),"
+        " h AS (" HISTORY_INSERT " SELECT u.id, u.version, 'update',"
+        " to_jsonb(u) - 'search', $8, $7, $9, ''::bytea FROM u)"
+        " SELECT " PATIENT_COLS " FROM u" },
     { "outbox_insert",
         "INSERT INTO outbox (event_id, patient_id, event_type, payload,"
         " traceparent) VALUES ($1::uuid, $2::uuid, $3, $4::bytea, $5)" },
@@ -62,7 +82,19 @@ const pms_db_stmt_t patient_store_stmts[] = {
         " (SELECT extract(epoch FROM now() - measured_at)::int"
         "  FROM relay_status WHERE id = 1)" },
     { "patient_delete",
-        "DELETE FROM patient WHERE id = $1::uuid RETURNING " PATIENT_COLS },
+        "WITH d AS (DELETE FROM patient WHERE id = $1::uuid RETURNING patient.*),"
+        " h AS (" HISTORY_INSERT " SELECT d.id, d.version + 1, 'delete', NULL,"
+        " $2, $3, $4, ''::bytea FROM d)"
+        " SELECT " PATIENT_COLS " FROM d" },
+    /* newest first, below version $2; the patient columns are NULL for a
+     * tombstone */
+    { "patient_history",
+        "SELECT " PATIENT_COLS HISTORY_COLS " FROM (" HISTORY_FROM
+        " WHERE h.patient_id = $1::uuid AND h.version < $2::int"
+        " ORDER BY h.version DESC LIMIT $3::int) s ORDER BY hv DESC" },
+    { "patient_history_version",
+        "SELECT " PATIENT_COLS HISTORY_COLS " FROM (" HISTORY_FROM
+        " WHERE h.patient_id = $1::uuid AND h.version = $2::int) s" },
 };
 
 const size_t patient_store_nstmts =
@@ -94,9 +126,10 @@ patient_store_get(pms_db_t *db, const char *id, int for_update, PGresult **res)
 typedef struct {
     char        sql[1536];
     size_t      len;
-    const char *values[8];
+    const char *values[12];
     int         n;
     char        like[PATIENT_Q_MAX * 4 * 2 + 3];
+    char        name_like[PATIENT_Q_MAX * 4 * 2 + 3];
 } store_sql_t;
 
 static void
@@ -119,6 +152,47 @@ store_bind(store_sql_t *q, const char *value)
 {
     q->values[q->n++] = value;
     return q->n;
+}
+
+/* A substring search lists in id order (see store_order). */
+static int
+store_by_id(const patient_list_query_t *lq)
+{
+    return lq->q[0] != '\0' || lq->name[0] != '\0';
+}
+
+/*
+ * The filters only FHIR search sets: a name substring (the trigram index
+ * on search finds candidates, lower(name) keeps those matching in the
+ * name), a birth date range, an id.
+ */
+static void
+store_where_fhir(store_sql_t *q, const patient_list_query_t *lq,
+    const char **sep)
+{
+    int i;
+
+    if (lq->name[0] != '\0') {
+        patient_like_pattern(lq->name, q->name_like);
+        i = store_bind(q, q->name_like);
+        store_add(q, "%ssearch LIKE lower($%d) AND lower(name) LIKE lower($%d)",
+            *sep, i, i);
+        *sep = " AND ";
+    }
+    if (lq->birth_ge[0] != '\0') {
+        store_add(q, "%sdate_of_birth >= $%d::date", *sep,
+            store_bind(q, lq->birth_ge));
+        *sep = " AND ";
+    }
+    if (lq->birth_le[0] != '\0') {
+        store_add(q, "%sdate_of_birth <= $%d::date", *sep,
+            store_bind(q, lq->birth_le));
+        *sep = " AND ";
+    }
+    if (lq->id[0] != '\0') {
+        store_add(q, "%spatient.id = $%d::uuid", *sep, store_bind(q, lq->id));
+        *sep = " AND ";
+    }
 }
 
 /*
@@ -148,12 +222,13 @@ store_where(store_sql_t *q, const patient_list_query_t *lq, int keyset)
             store_bind(q, lq->birth_date));
         sep = " AND ";
     }
+    store_where_fhir(q, lq, &sep);
     if (keyset
         && (lq->cursor.dir == PATIENT_CURSOR_AFTER
             || lq->cursor.dir == PATIENT_CURSOR_BEFORE)) {
         const char *op = lq->cursor.dir == PATIENT_CURSOR_AFTER ? ">" : "<";
 
-        if (lq->q[0] != '\0') {
+        if (store_by_id(lq)) {
             store_add(q, "%spatient.id %s $%d::uuid", sep, op,
                 store_bind(q, lq->cursor.id));
         } else {
@@ -183,7 +258,7 @@ store_order(store_sql_t *q, const patient_list_query_t *lq)
         ? " DESC"
         : "";
 
-    if (lq->q[0] != '\0') {
+    if (store_by_id(lq)) {
         store_add(q, " ORDER BY patient.id%s", dir);
     } else {
         store_add(q, " ORDER BY lower(patient.name)%s, patient.id%s", dir, dir);
@@ -279,34 +354,92 @@ patient_store_estimate(pms_db_t *db, const patient_list_query_t *lq,
     return PMS_OK;
 }
 
+#define PATIENT_EXACT_MAX 1000
+
+pms_status_t
+patient_store_total(pms_db_t *db, const patient_list_query_t *lq, int shown,
+    int has_next, long *total, int *exact)
+{
+    long         estimate = 0;
+    pms_status_t st = PMS_OK;
+
+    *exact = 1;
+    if (lq->total == PATIENT_TOTAL_ACCURATE) {
+        return patient_store_count(db, lq, -1, total);
+    }
+    if (lq->cursor.dir == PATIENT_CURSOR_NONE && lq->page == 1 && !has_next) {
+        *total = shown;
+        return PMS_OK;
+    }
+    if ((st = patient_store_estimate(db, lq, &estimate)) != PMS_OK) {
+        return st;
+    }
+    *total = estimate;
+    *exact = 0;
+    if (estimate <= PATIENT_EXACT_MAX) {
+        st = patient_store_count(db, lq, PATIENT_EXACT_MAX + 1, total);
+        *exact = *total <= PATIENT_EXACT_MAX;
+        *total = *exact ? *total : (estimate > *total ? estimate : *total);
+    }
+    return st;
+}
+
 pms_status_t
 patient_store_create(pms_db_t *db, const char *id, const patient_input_t *in,
-    const char *registered_date, const char *account_id, const char *actor,
-    const patient_event_t *ev, PGresult **res)
+    const char *registered_date, const char *account_id,
+    const patient_actor_t *who, const patient_event_t *ev, PGresult **res)
 {
-    const char *params[11] = { id, in->name, in->email, in->address,
-        in->date_of_birth, registered_date, account_id, actor, ev->event_id,
-        ev->payload, patient_event_trace(ev) };
+    const char *params[13] = { id, in->name, in->email, in->address,
+        in->date_of_birth, registered_date, account_id, who->client,
+        ev->event_id, ev->payload, patient_event_trace(ev), who->subject,
+        who->request_id };
 
-    return pms_db_exec(db, "patient_create", 11, params, res);
+    return pms_db_exec(db, "patient_create", 13, params, res);
 }
 
 pms_status_t
 patient_store_update(pms_db_t *db, const char *id, const patient_input_t *in,
-    const char *actor, PGresult **res)
+    const patient_actor_t *who, PGresult **res)
 {
-    const char *params[7] = { id, in->name, in->email, in->address,
-        in->date_of_birth, in->registered_date, actor };
+    const char *params[9] = { id, in->name, in->email, in->address,
+        in->date_of_birth, in->registered_date, who->client, who->subject,
+        who->request_id };
 
-    return store_one_row(pms_db_exec(db, "patient_update", 7, params, res),
+    return store_one_row(pms_db_exec(db, "patient_update", 9, params, res),
         res);
 }
 
 pms_status_t
-patient_store_delete(pms_db_t *db, const char *id, PGresult **res)
+patient_store_delete(pms_db_t *db, const char *id, const patient_actor_t *who,
+    PGresult **res)
 {
-    const char *params[1] = { id };
+    const char *params[4] = { id, who->subject, who->client, who->request_id };
 
-    return store_one_row(pms_db_exec(db, "patient_delete", 1, params, res),
+    return store_one_row(pms_db_exec(db, "patient_delete", 4, params, res),
+        res);
+}
+
+pms_status_t
+patient_store_history(pms_db_t *db, const char *id, long before, long limit,
+    PGresult **res)
+{
+    char        sbefore[24], slimit[24];
+    const char *params[3] = { id, sbefore, slimit };
+
+    snprintf(sbefore, sizeof(sbefore), "%ld", before);
+    snprintf(slimit, sizeof(slimit), "%ld", limit);
+    return pms_db_exec(db, "patient_history", 3, params, res);
+}
+
+pms_status_t
+patient_store_history_version(pms_db_t *db, const char *id, long version,
+    PGresult **res)
+{
+    char        sversion[24];
+    const char *params[2] = { id, sversion };
+
+    snprintf(sversion, sizeof(sversion), "%ld", version);
+    return store_one_row(pms_db_exec(db, "patient_history_version", 2, params,
+                             res),
         res);
 }

@@ -36,6 +36,16 @@ pms_status_t patient_store_estimate(pms_db_t *db,
     const patient_list_query_t *lq, long *count);
 
 /*
+ * The number of matches of lq for a page of shown rows (has_next: more
+ * follow).  Exact (*exact 1) when that is cheap: the whole answer is on
+ * this first page, or the planner expects at most 1,000 matches (then a
+ * bounded count checks it), or lq asks for an accurate total; otherwise
+ * the planner's estimate.
+ */
+pms_status_t patient_store_total(pms_db_t *db, const patient_list_query_t *lq,
+    int shown, int has_next, long *total, int *exact);
+
+/*
  * Inserts a patient (registered_date and account_id given, account_id may
  * be NULL) and its PATIENT_CREATED event, outside any transaction: one
  * statement, one commit.  PMS_CONFLICT when the email is taken.  *res has
@@ -43,14 +53,29 @@ pms_status_t patient_store_estimate(pms_db_t *db,
  */
 pms_status_t patient_store_create(pms_db_t *db, const char *id,
     const patient_input_t *in, const char *registered_date,
-    const char *account_id, const char *actor, const patient_event_t *ev,
-    PGresult **res);
+    const char *account_id, const patient_actor_t *who,
+    const patient_event_t *ev, PGresult **res);
 
 /* Replaces the editable fields; PMS_NOT_FOUND / PMS_CONFLICT. */
 pms_status_t patient_store_update(pms_db_t *db, const char *id,
-    const patient_input_t *in, const char *actor, PGresult **res);
+    const patient_input_t *in, const patient_actor_t *who, PGresult **res);
 
-/* Deletes; the deleted row in *res, or PMS_NOT_FOUND. */
-pms_status_t patient_store_delete(pms_db_t *db, const char *id, PGresult **res);
+/* Deletes (leaving a tombstone in the history); the deleted row in *res,
+ * or PMS_NOT_FOUND. */
+pms_status_t patient_store_delete(pms_db_t *db, const char *id,
+    const patient_actor_t *who, PGresult **res);
+
+/*
+ * Each write above appends its version record to the audit history in
+ * the same statement.  The records of a patient, newest first, below
+ * version before, at most limit: the patient columns (NULL for a delete's
+ * tombstone), then PATIENT_HCOL_*.  No rows: no history.
+ */
+pms_status_t patient_store_history(pms_db_t *db, const char *id, long before,
+    long limit, PGresult **res);
+
+/* One version record, or PMS_NOT_FOUND. */
+pms_status_t patient_store_history_version(pms_db_t *db, const char *id,
+    long version, PGresult **res);
 
 #endif

@@ -160,8 +160,8 @@ pms_resp_header(pms_resp_t *resp, const char *name, const char *fmt, ...)
     return 0;
 }
 
-static int
-resp_set_json(pms_resp_t *resp, int status, json_t *json, const char *ctype)
+int
+pms_resp_json_as(pms_resp_t *resp, int status, json_t *json, const char *ctype)
 {
     free(resp->body);
     resp->body = NULL;
@@ -185,7 +185,7 @@ resp_set_json(pms_resp_t *resp, int status, json_t *json, const char *ctype)
 int
 pms_resp_json(pms_resp_t *resp, int status, json_t *json)
 {
-    return resp_set_json(resp, status, json, "application/json");
+    return pms_resp_json_as(resp, status, json, "application/json");
 }
 
 int
@@ -193,7 +193,7 @@ pms_resp_problem_json(pms_resp_t *resp, json_t *problem)
 {
     int status = (int) json_integer_value(json_object_get(problem, "status"));
 
-    return resp_set_json(resp, status ? status : 500, problem,
+    return pms_resp_json_as(resp, status ? status : 500, problem,
         PMS_PROBLEM_CONTENT_TYPE);
 }
 
@@ -255,4 +255,20 @@ pms_media_type_is(const char *content_type, const char *want)
         content_type++;
     }
     return *content_type == '\0' || *content_type == ';';
+}
+
+void
+pms_url_encode(FILE *out, const char *in)
+{
+    for (; *in != '\0'; in++) {
+        unsigned char c = (unsigned char) *in;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+            || c == '~') {
+            fputc(c, out);
+        } else {
+            fprintf(out, "%%%02X", c);
+        }
+    }
 }

@@ -8,6 +8,7 @@
 #define PMS_HTTP_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <fcgiapp.h>
 #include <jansson.h>
 
@@ -80,6 +81,10 @@ int pms_resp_header(pms_resp_t *resp, const char *name, const char *fmt, ...)
 /* Sets status and a JSON body; steals json. Returns status. */
 int pms_resp_json(pms_resp_t *resp, int status, json_t *json);
 
+/* The same with another JSON media type (a static string). */
+int pms_resp_json_as(pms_resp_t *resp, int status, json_t *json,
+    const char *content_type);
+
 /* Sets a problem+json body; steals problem. Returns its status. */
 int pms_resp_problem_json(pms_resp_t *resp, json_t *problem);
 
@@ -90,6 +95,9 @@ int pms_resp_problem(pms_resp_t *resp, int status, const char *detail);
 int pms_resp_send(pms_resp_t *resp, FCGX_Request *fcgi);
 
 /* 1 when the media type (params ignored) equals want, case-insensitively. */
+/* Writes in percent-encoded (RFC 3986 unreserved characters kept). */
+void pms_url_encode(FILE *out, const char *in);
+
 int pms_media_type_is(const char *content_type, const char *want);
 
 #endif
