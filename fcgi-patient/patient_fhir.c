@@ -250,6 +250,18 @@ fhir_history_entry(const PGresult *res, int r, const char *base, const char *id)
     return e;
 }
 
+/* Sets a Bundle's entries (stolen); an empty array is left out, as FHIR
+ * allows no empty arrays. */
+static void
+fhir_bundle_entries(json_t *bundle, json_t *entries)
+{
+    if (bundle != NULL && json_array_size(entries) > 0) {
+        json_object_set_new(bundle, "entry", entries);
+    } else {
+        json_decref(entries);
+    }
+}
+
 /* What the history and search parsers fill from the query string. */
 typedef struct {
     pms_req_t            *req;
@@ -316,6 +328,36 @@ fhir_history_param(const char *key, const char *val, void *arg, json_t *issues)
     return fhir_common_param(key, val, fp, issues);
 }
 
+/* A read takes _format only. */
+static size_t
+fhir_read_param(const char *key, const char *val, void *arg, json_t *issues)
+{
+    fhir_params_t *fp = arg;
+
+    if (strcmp(key, "_format") != 0) {
+        return fhir_bad_param(issues, key,
+            "is not a parameter of read (_format)");
+    }
+    return fhir_common_param(key, val, fp, issues);
+}
+
+/* 0 when the query string and Accept of a read allow an answer, else the
+ * status of the OperationOutcome it prepared. */
+static int
+fhir_read_query_ok(pms_req_t *req, pms_resp_t *resp)
+{
+    fhir_params_t fp = { req, NULL, 0, 0, NULL, "", 0 };
+    json_t       *issues = json_array();
+
+    if (patient_query_each(req->query, fhir_read_param, &fp, issues) > 0) {
+        return fhir_reply(resp, 400, fhir_outcome(issues));
+    }
+    json_decref(issues);
+    return fhir_format_ok(req, fp.format)
+        ? 0
+        : fhir_error(resp, 406, NULL, "only JSON is served");
+}
+
 static int
 fhir_history(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     const char *id)
@@ -350,9 +392,9 @@ fhir_history(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
         json_array_append_new(entries, fhir_history_entry(res, i, base, id));
     }
     snprintf(self, sizeof(self), "%s/Patient/%s/_history", base, id);
-    bundle = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:o}", "resourceType",
-        "Bundle", "type", "history", "link", "relation", "self", "url", self,
-        "entry", entries);
+    bundle = json_pack("{s:s, s:s, s:[{s:s, s:s}]}", "resourceType", "Bundle",
+        "type", "history", "link", "relation", "self", "url", self);
+    fhir_bundle_entries(bundle, entries);
     if (bundle != NULL && PQntuples(res) > fp.count) {
         snprintf(next, sizeof(next),
             "%s/Patient/%s/_history?_count=%ld&_cursor=%s", base, id, fp.count,
@@ -539,10 +581,10 @@ fhir_search(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
             json_pack("{s:s, s:o, s:{s:s}}", "fullUrl", url, "resource", p,
                 "search", "mode", "match"));
     }
-    bundle = json_pack("{s:s, s:s, s:o, s:o}", "resourceType", "Bundle", "type",
+    bundle = json_pack("{s:s, s:s, s:o}", "resourceType", "Bundle", "type",
         "searchset", "link",
-        fhir_search_links(base, &lq, fp.count, res, shown, more), "entry",
-        entries);
+        fhir_search_links(base, &lq, fp.count, res, shown, more));
+    fhir_bundle_entries(bundle, entries);
     if (bundle != NULL && exact) {
         json_object_set_new(bundle, "total", json_integer(total));
     }
@@ -775,7 +817,7 @@ fhir_instance(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     const char *path, int read)
 {
     char        id[64], vid[16];
-    int         history;
+    int         history, status;
     const char *m = req->method;
 
     if (fhir_parse_path(path, id, sizeof(id), &history, vid, sizeof(vid))
@@ -792,6 +834,9 @@ fhir_instance(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     if (history == 1) {
         resp->route = "GET /fhir/Patient/{id}/_history";
         return fhir_history(ctx, req, resp, id);
+    }
+    if (read && (status = fhir_read_query_ok(req, resp)) != 0) {
+        return status;
     }
     if (history == 2) {
         resp->route = "GET /fhir/Patient/{id}/_history/{vid}";

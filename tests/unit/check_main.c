@@ -20,6 +20,7 @@ main(void)
     srunner_add_suite(sr, auth_suite());
     srunner_add_suite(sr, relay_suite());
     srunner_add_suite(sr, observe_suite());
+    srunner_add_suite(sr, fhir_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

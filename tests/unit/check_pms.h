@@ -16,5 +16,6 @@ Suite *billing_suite(void);
 Suite *auth_suite(void);
 Suite *relay_suite(void);
 Suite *observe_suite(void);
+Suite *fhir_suite(void);
 
 #endif
