@@ -293,6 +293,39 @@ START_TEST(test_paths)
         PATIENT_PATH_NONE);
     ck_assert_int_eq(patient_parse_path("/other", id, sizeof(id)),
         PATIENT_PATH_NONE);
+    ck_assert_int_eq(patient_parse_path("/patients/abc/history", id,
+                         sizeof(id)),
+        PATIENT_PATH_HISTORY);
+    ck_assert_str_eq(id, "abc");
+    ck_assert_int_eq(patient_parse_path("/patients/abc/history/", id,
+                         sizeof(id)),
+        PATIENT_PATH_NONE);
+    ck_assert_int_eq(patient_parse_path("/patients/abc/historyx", id,
+                         sizeof(id)),
+        PATIENT_PATH_NONE);
+}
+END_TEST
+
+/* The history's paging parameters, and each bad one reported. */
+START_TEST(test_history_query)
+{
+    json_t *errors = json_array();
+    long    size, before;
+
+    ck_assert_uint_eq(patient_parse_history_query("", &size, &before, errors),
+        0);
+    ck_assert_int_eq(size, PATIENT_PAGE_DEFAULT_SIZE);
+    ck_assert_int_eq(before, PATIENT_HISTORY_TOP);
+    ck_assert_uint_eq(patient_parse_history_query("size=2&cursor=7", &size,
+                          &before, errors),
+        0);
+    ck_assert_int_eq(size, 2);
+    ck_assert_int_eq(before, 7);
+    ck_assert_uint_eq(patient_parse_history_query("size=0&cursor=1&q=x&size=3",
+                          &size, &before, errors),
+        4);
+    ck_assert_uint_eq(json_array_size(errors), 4);
+    json_decref(errors);
 }
 END_TEST
 
@@ -328,6 +361,7 @@ patient_suite(void)
     tcase_add_test(query, test_errors_always_count);
     tcase_add_test(query, test_like_pattern);
     tcase_add_test(query, test_paths);
+    tcase_add_test(query, test_history_query);
     tcase_add_test(query, test_if_match);
     suite_add_tcase(s, model);
     suite_add_tcase(s, query);
