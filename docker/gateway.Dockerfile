@@ -3,7 +3,8 @@
 # and pms-auth (the JWT helper nginx asks through auth_request, FastCGI on
 # 127.0.0.1:4003), both under supervisord, as a non-root user.  nginx's
 # configuration is the repository's nginx/*.conf.tmpl, rendered at start
-# from the container's PMS_* variables (aws-cdk/ sets them).
+# from the container's PMS_* variables (aws-cdk/ sets them); it serves the
+# installed api/openapi.json from under PMS_PREFIX (/usr here).
 #
 # Build from a clean tree at the repository root:
 #   git archive HEAD | docker build -f docker/gateway.Dockerfile -t pms/gateway -
@@ -35,6 +36,7 @@ RUN apt-get update \
  && install -d -o pms -g pms /run/pms
 COPY --from=build /out/usr/sbin/pms-auth /usr/sbin/
 COPY --from=build /out/usr/share/pms/nginx/ /usr/share/pms/nginx/
+COPY --from=build /out/usr/share/pms/api/ /usr/share/pms/api/
 COPY --from=build /src/docker/pms-exec /usr/local/bin/
 
 COPY <<'EOF' /etc/pms/supervisord.conf
@@ -99,7 +101,8 @@ ENV PMS_RUN=/run/pms \
     PMS_PATIENT_METRICS=127.0.0.1:9471 \
     PMS_BILLING_METRICS=127.0.0.1:9473 \
     PMS_RELAY_METRICS=127.0.0.1:9474 \
-    PMS_ANALYTICS_METRICS=127.0.0.1:9475
+    PMS_ANALYTICS_METRICS=127.0.0.1:9475 \
+    PMS_PREFIX=/usr
 USER 10001:10001
 EXPOSE 4004
 STOPSIGNAL SIGTERM

@@ -59,8 +59,9 @@ pms_test() {
     fi
 
     pms_say "integration tests (live stack through the gateway)"
+    pms_python_env || failed=1
     if (cd "$PMS_SRC/tests/integration" \
-            && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" python3 -m unittest -v "${filter[@]}" 2>&1 \
+            && timeout -k 10 "${PMS_TEST_TIMEOUT:-1200}" "${PMS_PYTHON:-false}" -m unittest -v "${filter[@]}" 2>&1 \
             | tee "$PMS_RUN/log/integration-tests.out"); then
         :
     fi
