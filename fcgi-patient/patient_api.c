@@ -440,7 +440,8 @@ api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
     patient_actor_t who = api_who(req);
     patient_op_t    op;
 
-    patient_op_delete(ctx, id, &who, &op);
+    patient_op_delete(ctx, id, pms_req_param(req, "HTTP_IF_MATCH"),
+        patient_if_match, &who, &op);
     return api_write_done(req, resp, &op, 204, "delete");
 }
 

@@ -407,18 +407,6 @@ fhir_history(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
 
 /* --- search ---------------------------------------------------------------- */
 
-/* 1 when s holds a C0 control character or DEL. */
-static int
-fhir_has_control(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* birthdate=[eq|ge|le]YYYY-MM-DD, repeatable. */
 static size_t
 fhir_birthdate(const char *val, patient_list_query_t *lq, json_t *issues)
@@ -454,7 +442,7 @@ fhir_search_param(const char *key, const char *val, void *arg, json_t *issues)
         snprintf(lq->id, sizeof(lq->id), "%s", val);
     } else if (strcmp(key, "name") == 0 || strcmp(key, "name:contains") == 0) {
         if (val[0] == '\0' || pms_utf8_len(val) > PATIENT_Q_MAX
-            || fhir_has_control(val)) {
+            || pms_has_control(val)) {
             return fhir_bad_param(issues, key,
                 "must be 1 to 100 characters, none of them control"
                 " characters");
@@ -763,7 +751,8 @@ fhir_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     patient_actor_t who = fhir_who(req);
     patient_op_t    op;
 
-    patient_op_delete(ctx, id, &who, &op);
+    patient_op_delete(ctx, id, pms_req_param(req, "HTTP_IF_MATCH"),
+        fhir_if_match, &who, &op);
     return fhir_write_done(ctx, req, resp, &op, 204);
 }
 

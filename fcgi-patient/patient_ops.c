@@ -153,9 +153,36 @@ patient_op_update(patient_ctx_t *ctx, const char *id, const patient_input_t *in,
     ops_logged("updated", id, who);
 }
 
+/* With an If-Match, the row is locked and its version checked first:
+ * 0 to go on, or -1 with op filled (and the transaction rolled back). */
+static int
+ops_delete_match(patient_ctx_t *ctx, const char *id, const char *if_match,
+    patient_match_fn match, patient_op_t *op)
+{
+    PGresult    *cur;
+    pms_status_t st;
+
+    if (if_match == NULL) {
+        return 0;
+    }
+    if ((st = patient_store_get(ctx->db, id, 1, &cur)) != PMS_OK) {
+        pms_db_rollback(ctx->db);
+        ops_store_failed(op, st);
+        return -1;
+    }
+    if (!match(if_match, atol(PQgetvalue(cur, 0, PATIENT_COL_VERSION)))) {
+        pms_db_rollback(ctx->db);
+        op->result = PATIENT_OP_STALE;
+        op->res = cur;
+        return -1;
+    }
+    PQclear(cur);
+    return 0;
+}
+
 void
-patient_op_delete(patient_ctx_t *ctx, const char *id,
-    const patient_actor_t *who, patient_op_t *op)
+patient_op_delete(patient_ctx_t *ctx, const char *id, const char *if_match,
+    patient_match_fn match, const patient_actor_t *who, patient_op_t *op)
 {
     pms_status_t st;
 
@@ -163,6 +190,9 @@ patient_op_delete(patient_ctx_t *ctx, const char *id,
     op->res = NULL;
     if ((st = pms_db_begin(ctx->db)) != PMS_OK) {
         ops_store_failed(op, st);
+        return;
+    }
+    if (ops_delete_match(ctx, id, if_match, match, op) != 0) {
         return;
     }
     st = patient_store_delete(ctx->db, id, who, &op->res);

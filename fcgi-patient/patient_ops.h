@@ -48,8 +48,9 @@ void patient_op_update(patient_ctx_t *ctx, const char *id,
     const patient_input_t *in, const char *if_match, patient_match_fn match,
     const patient_actor_t *who, patient_op_t *op);
 
-/* A delete of id; res is the deleted row. */
-void patient_op_delete(patient_ctx_t *ctx, const char *id,
-    const patient_actor_t *who, patient_op_t *op);
+/* A delete of id, checked against if_match by match when there is one;
+ * res is the deleted row. */
+void patient_op_delete(patient_ctx_t *ctx, const char *id, const char *if_match,
+    patient_match_fn match, const patient_actor_t *who, patient_op_t *op);
 
 #endif

@@ -81,18 +81,6 @@ query_long(const char *s, long min, long max, long *out)
 
 #define QUERY_VALUE_MAX 1024
 
-/* 1 when s holds a C0 control character or DEL. */
-static int
-query_has_control(const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* Checks one decoded parameter into out; returns the problems added. */
 static size_t
 query_param(const char *key, const char *val, patient_list_query_t *out,
@@ -127,7 +115,7 @@ query_param(const char *key, const char *val, patient_list_query_t *out,
             ? 0
             : pms_errors_add(errors, key, "must be an integer from 1 to 500");
     case 2:
-        if (pms_utf8_len(val) > PATIENT_Q_MAX || query_has_control(val)) {
+        if (pms_utf8_len(val) > PATIENT_Q_MAX || pms_has_control(val)) {
             return pms_errors_add(errors, key,
                 "must be at most 100 characters,"
                 " none of them control characters");
@@ -327,10 +315,11 @@ patient_parse_path(const char *path, char *id, size_t idlen)
     }
     slash = strchr(rest + 1, '/');
     len = slash != NULL ? (size_t) (slash - rest - 1) : strlen(rest + 1);
-    if (len >= idlen || (slash != NULL && strcmp(slash, "/history") != 0)) {
+    if (slash != NULL && strcmp(slash, "/history") != 0) {
         return PATIENT_PATH_NONE;
     }
-    snprintf(id, idlen, "%.*s", (int) len, rest + 1);
+    /* an id too long for id is no UUID: left empty, the caller says 400 */
+    snprintf(id, idlen, "%.*s", len < idlen ? (int) len : 0, rest + 1);
     return slash != NULL ? PATIENT_PATH_HISTORY : PATIENT_PATH_ITEM;
 }
 

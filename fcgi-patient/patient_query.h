@@ -89,7 +89,8 @@ typedef enum {
     PATIENT_PATH_HISTORY     /* /patients/{id}/history; id copied out */
 } patient_path_t;
 
-/* Classifies a path; for an item, copies the raw id (<= 63 bytes). */
+/* Classifies a path; for an item, copies the raw id ("" when it does not
+ * fit in idlen). */
 patient_path_t patient_parse_path(const char *path, char *id, size_t idlen);
 
 /*

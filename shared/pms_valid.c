@@ -212,6 +212,10 @@ valid_field(const pms_field_spec_t *f, json_t *v, const char *today,
                 f->min_len, f->max_len);
             return pms_errors_add(errors, f->name, msg);
         }
+        if (pms_has_control(s)) {
+            return pms_errors_add(errors, f->name,
+                "must not contain control characters");
+        }
         break;
     case PMS_FIELD_EMAIL:
         if (!pms_valid_email(s)) {
@@ -256,4 +260,15 @@ pms_validate(const pms_field_spec_t *spec, size_t n, json_t *body,
         }
     }
     return count;
+}
+
+int
+pms_has_control(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
 }

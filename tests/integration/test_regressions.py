@@ -1,5 +1,6 @@
 """Regressions: one test per defect found by the independent probe and
-the code review (issue 11).  Each failed against the code before its fix."""
+the code review (issue 11), and by schemathesis against the OpenAPI
+document (issue 14).  Each failed against the code before its fix."""
 
 import socket
 import subprocess
@@ -7,8 +8,8 @@ import unittest
 import urllib.parse
 import uuid
 
-from pmstest import (ENV, HOST, PORT, ctl, links, new_patient, program_pid,
-                     request, sql, wait_until)
+from pmstest import (ENV, HOST, PORT, SRC, ctl, links, new_patient,
+                     program_pid, request, sql, wait_until)
 
 PROBLEM = "application/problem+json"
 
@@ -159,6 +160,68 @@ class GatewayOwnErrorsAreProblems(unittest.TestCase):
 
 
 @unittest.skipUnless(ENV.get("PMS_KAFKA_TLS_PORT"), "no TLS listener in this stack")
+class FoundBySchemathesis(unittest.TestCase):
+    """Defects schemathesis found once the API was described (issue 14)."""
+
+    def test_the_gateways_own_405_names_what_is_allowed(self):
+        # was: no Allow header (RFC 9110 requires one)
+        for method, path, allow in (("TRACE", "/health", "GET, HEAD"),
+                                    ("POST", "/api/openapi.json", "GET, HEAD"),
+                                    ("TRACE", "/api/patients", "GET, HEAD, POST"),
+                                    ("TRACE", "/api/patients/%s" % uuid.uuid4(),
+                                     "GET, HEAD, PUT, DELETE")):
+            status, headers, _ = raw_http(("%s %s HTTP/1.1\r\nHost: x\r\n"
+                                           "Connection: close\r\n\r\n"
+                                           % (method, path)).encode())
+            self.assertEqual(status, 405, path)
+            self.assertEqual(headers.get("allow"), allow, path)
+
+    def test_pms_auth_down_is_503_with_every_header(self):
+        # was: 500 "the token could not be checked" (and the 503 for a
+        # missing identity provider lost X-Request-Id and nosniff)
+        # a token the gateway has not cached an acceptance of
+        tok = subprocess.run([SRC + "/pms", "token"], check=True, capture_output=True,
+                             text=True).stdout.strip()
+        self.assertIn("stopped", ctl("stop", "auth").stdout)
+        try:
+            r = request("GET", "/api/patients?size=1", token=False,
+                        headers={"Authorization": "Bearer " + tok})
+            self.assertEqual(r.status, 503, r)
+            self.assertEqual(r.header("Retry-After"), "10")
+            self.assertTrue(r.header("X-Request-Id"))
+            self.assertEqual(r.header("X-Content-Type-Options"), "nosniff")
+            self.assertEqual(r.header("Content-Type"), PROBLEM)
+        finally:
+            self.assertIn("started", ctl("start", "auth").stdout)
+        self.assertTrue(wait_until(lambda: request("GET", "/api/patients?size=1").status == 200))
+
+    def test_delete_honours_if_match(self):
+        # was: DELETE with a stale If-Match deleted anyway (204)
+        r = request("POST", "/api/patients", new_patient())
+        pid = r.json()["id"]
+        stale = request("DELETE", "/api/patients/" + pid, headers={"If-Match": '"7"'})
+        self.assertEqual(stale.status, 412, stale)
+        self.assertEqual(stale.header("ETag"), '"1"')
+        self.assertEqual(request("GET", "/api/patients/" + pid).status, 200)
+        self.assertEqual(request("DELETE", "/api/patients/" + pid,
+                                 headers={"If-Match": '"1"'}).status, 204)
+
+    def test_a_long_id_is_400_like_any_other_non_uuid(self):
+        # was: 404 for a path id of 64 bytes or more
+        for path in ("/api/patients/" + "a" * 64, "/api/patients/%s/history" % ("b" * 80)):
+            r = request("GET", path)
+            self.assertEqual(r.status, 400, path)
+            self.assertEqual(r.json()["errors"][0]["field"], "id")
+
+    def test_control_characters_in_name_and_address_are_400(self):
+        # was: stored as sent (a bell, an escape sequence in a patient's name)
+        for field, value in (("name", "Ada\u0007"), ("address", "1 Road\u001b[31m"),
+                             ("name", "Ada\u007f")):
+            r = request("POST", "/api/patients", new_patient(**{field: value}))
+            self.assertEqual(r.status, 400, (field, r))
+            self.assertIn(field, [e["field"] for e in r.json()["errors"]])
+
+
 class KafkaOverTls(unittest.TestCase):
     """Was: PMS_KAFKA_SECURITY_PROTOCOL (set by the cloud layout for MSK)
     was read by no daemon, so both spoke plaintext to a TLS listener.
