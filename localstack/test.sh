@@ -258,6 +258,7 @@ redeploy_check() {
 
 # --- LocalStack ----------------------------------------------------------
 em=localstack
+t_em=$SECONDS
 port="${PMS_LOCALSTACK_PORT:-$(free_port)}"
 endpoint="http://127.0.0.1:$port"
 rm -rf "$cache/ls-run"
@@ -327,10 +328,11 @@ AWS_ENDPOINT_URL="$endpoint" "$here/deploy.sh" --template "$template" --delete \
 check "deploy.sh --delete then removes them: no pms/* secret left" "" \
     "$(awsx secretsmanager list-secrets --query 'SecretList[].Name' | words | tr ' ' '\n' | grep '^pms/' | words)"
 stop_emulator
-say "[localstack] stopped; ${passed[localstack]:-0} passed, ${failed[localstack]:-0} failed"
+say "[localstack] ${passed[localstack]:-0} passed, ${failed[localstack]:-0} failed, $((SECONDS - t_em))s from start to stop"
 
 # --- moto ----------------------------------------------------------------
 em=moto
+t_em=$SECONDS
 port="${PMS_MOTO_PORT:-$(free_port)}"
 endpoint="http://127.0.0.1:$port"
 say "moto $("$moto_venv/bin/python" -c 'import moto; print(moto.__version__)')"
@@ -427,7 +429,7 @@ redeploy_check
 # emulator discards everything anyway.
 stop_emulator
 trap - EXIT
-say "[moto] stopped; ${passed[moto]:-0} passed, ${failed[moto]:-0} failed"
+say "[moto] ${passed[moto]:-0} passed, ${failed[moto]:-0} failed, $((SECONDS - t_em))s from start to stop"
 
 total_passed=$((${passed[localstack]:-0} + ${passed[moto]:-0}))
 total_failed=$((${failed[localstack]:-0} + ${failed[moto]:-0}))

@@ -8,7 +8,8 @@
 // target=localstack keeps every resource but makes the template
 // deployable by an emulator: no bootstrap (BootstraplessSynthesizer, no
 // assets), secrets created outside the stack and passed in as
-// parameters, Kafka brokers from context, and no Fn::GetAtt on resource
+// parameters, Kafka brokers from context, no NAT gateway (nor its Elastic
+// IP, which LocalStack cannot allocate), and no Fn::GetAtt on resource
 // types emulators do not model (see emulator.ts).
 import * as cdk from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
