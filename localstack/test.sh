@@ -189,11 +189,11 @@ network_checks() {
     check "no NAT gateway (the localstack target has none)" 0 \
         "$(awsx ec2 describe-nat-gateways --filter "Name=vpc-id,Values=$vpc" --query 'length(NatGateways)')"
     awsj ec2 describe-security-groups --filters "Name=vpc-id,Values=$vpc" >"$cache/$em-sgs.json"
-    check "the template's 11 security groups, by description" \
+    check "every security group of the template, by description" \
         "$(py sg-descriptions)" "$(py sg-descriptions "$cache/$em-sgs.json")" AWS::EC2::SecurityGroup
 }
 
-# Physical ids of the stack's resources: "type logical physical" lines.
+# The stack's resources with their physical ids, as JSON in $cache/$em-resources.json.
 resources() {
     awsj cloudformation describe-stack-resources --stack-name $stack >"$cache/$em-resources.json"
 }
