@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
         --template) [ $# -ge 2 ] || die "--template needs a file"; template=$2; shift 2 ;;
         --stack) [ $# -ge 2 ] || die "--stack needs a name"; stack=$2; shift 2 ;;
         --delete) delete=yes; shift ;;
-        -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (try --help)" ;;
     esac
 done

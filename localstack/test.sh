@@ -16,7 +16,7 @@
 #
 # Usage: localstack/test.sh [--template FILE]
 #   --template FILE  template synthesized with -c target=localstack
-#                    (default: deploy.sh synthesizes one)
+#                    (default: synthesize one into aws-cdk/cdk.out/localstack)
 # Environment:
 #   PMS_CACHE            cache folder (default <repo>/.cache); venvs, logs
 #                        and LocalStack's files live in $PMS_CACHE/localstack
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --template) [ $# -ge 2 ] || die "--template needs a file"
                     template=$2; shift 2 ;;
-        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1" ;;
     esac
 done
