@@ -6,8 +6,9 @@
 #   3. cdk synth, default target, and -c target=localstack; each must
 #      leave an empty CloudFormation validation report
 #   4. the assertion tests (node:test on the synthesized stacks)
-#   5. localstack/test.sh: deploy the localstack template to an emulator
-#      on loopback and read it back with the aws CLI
+#   5. localstack/test.sh: deploy the localstack template to LocalStack
+#      and to moto_server, each on loopback, read each back with the aws
+#      CLI, delete it on LocalStack
 # Exits non-zero if any step fails; the last line is the summary.
 # Caches: aws-cdk/node_modules, <repo>/.cache/npm, <repo>/.cache/localstack.
 # Needs Node >= 20 with npm, and python3 >= 3.10 (for the emulator).
@@ -80,6 +81,7 @@ synth() {
     local target=$1 out="cdk.out/$1"
     rm -rf "$out"
     ./node_modules/.bin/cdk synth -q --no-notices -c "target=$target" -o "$out" || return 1
+    # shellcheck disable=SC2016 # JavaScript, not shell
     node -e '
         const fs = require("fs");
         const [out] = process.argv.slice(1);
@@ -107,7 +109,7 @@ unit_summary="assertion tests: ${unit_summary:-no result}"
 
 if [ "$localstack_ok" -eq 0 ]; then
     step localstack bash "$repo/localstack/test.sh" --template "$here/cdk.out/localstack/Pms.template.json"
-    ls_summary=$(sed -n 's/^localstack-test: \([0-9]* passed, [0-9]* failed\)$/\1/p' \
+    ls_summary=$(sed -n 's/^localstack-test: \([0-9]* passed, [0-9]* failed (.*)\)$/\1/p' \
         "$logdir/localstack.log" | tail -n 1)
     ls_summary="emulator checks: ${ls_summary:-no result}"
 else

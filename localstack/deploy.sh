@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # deploy.sh -- deploy the pms stack, synthesized for target=localstack, to
-# a LocalStack-compatible endpoint and print the load balancer's DNS name
-# as the last line of output.
+# an AWS emulator (LocalStack, moto_server) and print the load balancer's
+# DNS name as the last line of output.
 #
 # It creates what the template expects to exist beforehand (the Secrets
 # Manager secrets named in its pms:emulatorSecrets metadata, and a bucket
 # for the template, which is too large for --template-body), then creates
-# the CloudFormation stack, or updates it when it exists, and waits.
+# the CloudFormation stack, or updates it when it exists ("no updates"
+# counts as success), and waits.  Outputs the emulator left as
+# placeholders (LocalStack: "unknown" where ELBv2 or ECS would answer) are
+# named on stderr, and then no DNS name is printed.
 #
-# Usage: localstack/deploy.sh [--template FILE] [--stack NAME]
+# Usage: localstack/deploy.sh [--template FILE] [--stack NAME] [--delete]
 #   --template FILE  a template synthesized with -c target=localstack
 #                    (default: synthesize one with aws-cdk/ now)
 #   --stack NAME     CloudFormation stack name (default: pms)
+#   --delete         tear down instead: delete the stack and wait, then
+#                    the secrets deploy.sh created for it
 # Environment:
 #   AWS_ENDPOINT_URL       endpoint (default http://localhost:4566)
 #   AWS_DEFAULT_REGION     default us-east-1
@@ -28,11 +33,13 @@ die() { printf 'deploy: error: %s\n' "$*" >&2; exit 1; }
 
 template=""
 stack="pms"
+delete=no
 while [ $# -gt 0 ]; do
     case "$1" in
         --template) [ $# -ge 2 ] || die "--template needs a file"; template=$2; shift 2 ;;
         --stack) [ $# -ge 2 ] || die "--stack needs a name"; stack=$2; shift 2 ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --delete) delete=yes; shift ;;
+        -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) die "unknown argument: $1 (try --help)" ;;
     esac
 done
@@ -76,15 +83,65 @@ EOF
 ) || die "cannot read $template"
 
 say "endpoint $AWS_ENDPOINT_URL, region $AWS_DEFAULT_REGION, stack $stack"
-existing=$(awsx secretsmanager list-secrets --query 'SecretList[].[Name,ARN]' \
+stack_status() {
+    awsx cloudformation describe-stacks --stack-name "$1" \
+        --query 'Stacks[0].StackStatus' --output text 2>/dev/null
+}
+# wait_stack ID WANT: polls until the stack reaches WANT; prints the
+# failed resources and dies on any other final state.  A stack that no
+# longer exists counts as DELETE_COMPLETE.
+wait_stack() {
+    local id=$1 want=$2 status deadline=$((SECONDS + timeout))
+    while :; do
+        status=$(stack_status "$id") || status=DELETE_COMPLETE
+        case "$status" in
+            "$want") break ;;
+            *_IN_PROGRESS) ;;
+            *)
+                # shellcheck disable=SC2016 # JMESPath backquotes
+                awsx cloudformation describe-stack-events --stack-name "$id" \
+                    --query 'StackEvents[?contains(ResourceStatus, `FAILED`)].[LogicalResourceId,ResourceType,ResourceStatusReason]' \
+                    --output text >&2 || true
+                die "stack $stack ended in $status" ;;
+        esac
+        [ $SECONDS -lt $deadline ] || die "stack $stack still $status after ${timeout}s"
+        sleep 1
+    done
+    say "stack $stack: $status"
+}
+existing=$(awsx secretsmanager list-secrets --query 'SecretList[].[Name,ARN,Description]' \
             --output text) || die "cannot list secrets at $AWS_ENDPOINT_URL"
+# What deploy.sh writes into the description of a secret it creates.
+created_by_me="pms ($stack): credentials for"
+
+if [ "$delete" = yes ]; then
+    if id=$(awsx cloudformation describe-stacks --stack-name "$stack" \
+                --query 'Stacks[0].StackId' --output text 2>/dev/null); then
+        awsx cloudformation delete-stack --stack-name "$stack" || die "delete-stack failed"
+        say "stack $stack: delete"
+        wait_stack "$id" DELETE_COMPLETE
+    else
+        say "stack $stack does not exist"
+    fi
+    # The stack does not own the secrets: remove those deploy.sh created.
+    while read -r _ name _; do
+        arn=$(awk -F'\t' -v n="$name" -v d="$created_by_me" \
+                '$1 == n && index($3, d) == 1 { print $2 }' <<< "$existing")
+        [ -n "$arn" ] || continue
+        awsx secretsmanager delete-secret --secret-id "$arn" \
+            --force-delete-without-recovery >/dev/null || die "cannot delete secret $name"
+        say "deleted secret $name"
+    done <<< "$secrets"
+    exit 0
+fi
+
 params=()
 while read -r param name user; do
-    arn=$(awk -v n="$name" '$1 == n { print $2 }' <<< "$existing")
+    arn=$(awk -F'\t' -v n="$name" '$1 == n { print $2 }' <<< "$existing")
     if [ -z "$arn" ]; then
         password=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
         arn=$(awsx secretsmanager create-secret --name "$name" \
-                --description "pms ($stack): credentials for $param" \
+                --description "$created_by_me $param" \
                 --secret-string "{\"username\":\"$user\",\"password\":\"$password\"}" \
                 --query ARN --output text) || die "cannot create secret $name"
         say "created secret $name"
@@ -102,8 +159,7 @@ awsx s3 cp --only-show-errors "$template" "s3://$bucket/$key" || die "cannot upl
 # The AWS form of an S3 URL: emulators map it onto their own S3.
 url="https://$bucket.s3.amazonaws.com/$key"
 
-status=$(awsx cloudformation describe-stacks --stack-name "$stack" \
-            --query 'Stacks[0].StackStatus' --output text 2>/dev/null) || status=""
+status=$(stack_status "$stack") || status=""
 if [ -z "$status" ] || [ "$status" = "None" ]; then
     action=create
     awsx cloudformation create-stack --stack-name "$stack" --template-url "$url" \
@@ -121,33 +177,33 @@ else
     fi
 fi
 say "stack $stack: $action"
+case "$action" in
+    create) wait_stack "$stack" CREATE_COMPLETE ;;
+    update) wait_stack "$stack" UPDATE_COMPLETE ;;
+esac
 
-if [ "$action" != none ]; then
-    want=$( [ "$action" = create ] && echo CREATE_COMPLETE || echo UPDATE_COMPLETE )
-    deadline=$((SECONDS + timeout))
-    while :; do
-        status=$(awsx cloudformation describe-stacks --stack-name "$stack" \
-                    --query 'Stacks[0].StackStatus' --output text)
-        case "$status" in
-            "$want") break ;;
-            *_IN_PROGRESS) ;;
-            *)
-                awsx cloudformation describe-stack-events --stack-name "$stack" \
-                    --query 'StackEvents[?contains(ResourceStatus, `FAILED`)].[LogicalResourceId,ResourceType,ResourceStatusReason]' \
-                    --output text >&2 || true
-                die "stack $stack ended in $status" ;;
-        esac
-        [ $SECONDS -lt $deadline ] || die "stack $stack still $status after ${timeout}s"
-        sleep 2
-    done
-    say "stack $stack: $status"
+# The outputs; an emulator that does not model a resource answers
+# "unknown" for its attributes (LocalStack), so a value naming it is a
+# placeholder, not a result.
+outputs=$(awsx cloudformation describe-stacks --stack-name "$stack" \
+            --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text)
+placeholders=""
+dns=""
+while IFS=$'\t' read -r k v; do
+    [ -n "$k" ] || continue
+    if [[ "$v" =~ (^|[^A-Za-z0-9])unknown([^A-Za-z0-9]|$) ]]; then
+        placeholders+=" $k"
+        say "output $k: placeholder ($v)"
+    else
+        say "output $k: $v"
+        [ "$k" != LoadBalancerDns ] || dns=$v
+    fi
+done <<< "$outputs"
+if [ -n "$placeholders" ]; then
+    say "placeholder outputs (resources this emulator does not create):$placeholders"
 fi
-
-dns=$(awsx cloudformation describe-stacks --stack-name "$stack" \
-        --query "Stacks[0].Outputs[?OutputKey=='LoadBalancerDns'].OutputValue" --output text)
-if [ -z "$dns" ] || [ "$dns" = "None" ]; then
-    dns=$(awsx elbv2 describe-load-balancers \
-            --query 'LoadBalancers[0].DNSName' --output text)
-fi
-[ -n "$dns" ] && [ "$dns" != "None" ] || die "no load balancer DNS name"
+case "$placeholders " in
+    *" LoadBalancerDns "*) say "no load balancer DNS name: the emulator has no load balancer"; exit 0 ;;
+esac
+[ -n "$dns" ] || die "no LoadBalancerDns output"
 echo "$dns"

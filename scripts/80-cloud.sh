@@ -1,6 +1,7 @@
 # scripts/80-cloud.sh -- the cloud layout's checks in ./pms test: the CDK
 # app's typecheck, both synths, its assertion tests and the deploy test
-# against an AWS emulator on loopback (aws-cdk/run-tests.sh).
+# against two AWS emulators on loopback, LocalStack and moto
+# (aws-cdk/run-tests.sh).
 
 pms_cloud_test() {
     pms_say "cloud layout (aws-cdk/run-tests.sh)"

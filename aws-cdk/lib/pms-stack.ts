@@ -8,7 +8,8 @@
 // target=localstack keeps every resource but makes the template
 // deployable by an emulator: no bootstrap (BootstraplessSynthesizer, no
 // assets), secrets created outside the stack and passed in as
-// parameters, Kafka brokers from context, and no Fn::GetAtt on resource
+// parameters, Kafka brokers from context, no NAT gateway (nor its Elastic
+// IP, which LocalStack cannot allocate), and no Fn::GetAtt on resource
 // types emulators do not model (see emulator.ts).
 import * as cdk from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -29,6 +30,11 @@ import {
     ServiceSpec, serviceSpec, titleCase,
 } from './services';
 import { PmsSettings } from './settings';
+
+/** Subnet groups: tasks run in the app subnets, RDS and MSK in the data
+ *  subnets (the public ones hold the load balancer and NAT gateways). */
+const APP_SUBNETS = 'app';
+const DATA_SUBNETS = 'data';
 
 export interface PmsStackProps extends cdk.StackProps {
     readonly settings: PmsSettings;
@@ -73,17 +79,28 @@ export class PmsStack extends cdk.Stack {
         this.emulator = emulator;
         cdk.Tags.of(this).add('project', 'pms');
 
+        // The app subnets reach the internet (ECR, Secrets Manager, logs)
+        // through a NAT gateway per AZ on AWS.  An emulator runs no task,
+        // and LocalStack cannot allocate the NAT gateways' Elastic IPs,
+        // so there the app subnets are isolated: no EIP, no NAT gateway,
+        // no default route.  Everything selects subnets by group name.
         this.vpc = new ec2.Vpc(this, 'Vpc', {
             ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/16'),
             maxAzs: 2,
-            natGateways: 2,
+            natGateways: emulator ? 0 : 2,
             // true would add a custom resource (a Lambda asset), which an
             // emulator template cannot carry.
             restrictDefaultSecurityGroup: false,
             subnetConfiguration: [
                 { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
-                { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 22 },
-                { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+                {
+                    name: APP_SUBNETS,
+                    subnetType: emulator
+                        ? ec2.SubnetType.PRIVATE_ISOLATED
+                        : ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidrMask: 22,
+                },
+                { name: DATA_SUBNETS, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
             ],
         });
 
@@ -198,7 +215,7 @@ export class PmsStack extends cdk.Stack {
             instanceType: ec2.InstanceType.of(
                 ec2.InstanceClass.BURSTABLE4_GRAVITON, ec2.InstanceSize.MICRO),
             vpc: this.vpc,
-            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+            vpcSubnets: { subnetGroupName: DATA_SUBNETS },
             databaseName: name,
             port: POSTGRES_PORT,
             credentials: rds.Credentials.fromSecret(secret),
@@ -222,9 +239,7 @@ export class PmsStack extends cdk.Stack {
      *  an emulator template cannot carry that Lambda, so it takes the
      *  context value. */
     private kafka(sg: ec2.SecurityGroup): string {
-        const subnets = this.vpc.selectSubnets({
-            subnetType: ec2.SubnetType.PRIVATE_ISOLATED,
-        });
+        const subnets = this.vpc.selectSubnets({ subnetGroupName: DATA_SUBNETS });
         const cluster = new msk.CfnCluster(this, 'Kafka', {
             clusterName: 'pms-kafka',
             kafkaVersion: '3.7.x',
@@ -428,7 +443,7 @@ export class PmsStack extends cdk.Stack {
             taskDefinition,
             desiredCount: spec.desiredCount,
             securityGroups: [securityGroup],
-            vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+            vpcSubnets: { subnetGroupName: APP_SUBNETS },
             assignPublicIp: false,
             minHealthyPercent: 100,
             maxHealthyPercent: 200,

@@ -12,6 +12,30 @@ import { DATABASES } from '../lib/services';
 import { settingsFromContext } from '../lib/settings';
 import { Json, resourcesOf, synth, target, templateFor, walk } from './helpers';
 
+/** Route tables of a subnet group (logical ids, sorted). */
+function routeTablesOf(t: Json, group: string): string[] {
+    return resourcesOf(t, 'AWS::EC2::RouteTable')
+        .map(([id]) => id).filter((id) => id.startsWith(`Vpc${group}Subnet`)).sort();
+}
+
+function publicRouteTables(t: Json): string[] {
+    return routeTablesOf(t, 'public');
+}
+
+/** Route tables with a 0.0.0.0/0 route, and what it goes through
+ *  (GatewayId, NatGatewayId, ...). */
+function defaultRoutes(t: Json): Map<string, string> {
+    const routes = new Map<string, string>();
+    for (const [id, r] of resourcesOf(t, 'AWS::EC2::Route')) {
+        const p = r.Properties;
+        assert.equal(p.DestinationCidrBlock, '0.0.0.0/0', id);
+        const via = Object.keys(p).filter((k) => k !== 'DestinationCidrBlock' && k !== 'RouteTableId');
+        assert.equal(via.length, 1, `${id} has one target`);
+        routes.set(target(p.RouteTableId)!, via[0]);
+    }
+    return routes;
+}
+
 describe('target=localstack', () => {
     const t = templateFor('localstack');
 
@@ -79,6 +103,16 @@ describe('target=localstack', () => {
         }
     });
 
+    test('no Elastic IP, no NAT gateway: only the public subnets have a default route (to the IGW)', () => {
+        assert.equal(resourcesOf(t, 'AWS::EC2::EIP').length, 0);
+        assert.equal(resourcesOf(t, 'AWS::EC2::NatGateway').length, 0);
+        const routes = defaultRoutes(t);
+        assert.deepEqual([...routes.keys()].sort(), publicRouteTables(t));
+        for (const [rt, via] of routes) {
+            assert.equal(via, 'GatewayId', `${rt} routes to the internet gateway`);
+        }
+    });
+
     test('Kafka brokers come from context (no custom resource to ask MSK)', () => {
         const { template } = synth({ target: 'localstack', kafkaBrokers: 'kafka.local:9092' });
         for (const family of ['pms-patient', 'pms-analytics']) {
@@ -134,6 +168,34 @@ describe('target=aws', () => {
         for (const [id, g] of resourcesOf(t, 'AWS::Logs::LogGroup')) {
             assert.equal(g.DeletionPolicy, 'Retain', id);
         }
+    });
+
+    test('a NAT gateway (with its Elastic IP) per AZ; app subnets route through their own AZ\'s', () => {
+        const nats = resourcesOf(t, 'AWS::EC2::NatGateway');
+        assert.equal(nats.length, 2);
+        assert.equal(resourcesOf(t, 'AWS::EC2::EIP').length, 2);
+        const natSubnet = new Map(nats.map(([id, n]) => [id, target(n.Properties.SubnetId)!]));
+        const routes = defaultRoutes(t);
+        const publicRts = publicRouteTables(t);
+        const appRts = routeTablesOf(t, 'app');
+        assert.equal(appRts.length, 2);
+        assert.deepEqual([...routes.keys()].sort(), [...publicRts, ...appRts].sort());
+        for (const rt of publicRts) {
+            assert.equal(routes.get(rt), 'GatewayId', `${rt} routes to the internet gateway`);
+        }
+        const used = new Set<string>();
+        for (const rt of appRts) {
+            const [[, route]] = resourcesOf(t, 'AWS::EC2::Route')
+                .filter(([, r]) => target(r.Properties.RouteTableId) === rt);
+            const nat = target(route.Properties.NatGatewayId)!;
+            assert.ok(natSubnet.has(nat), `${rt} routes through a NAT gateway`);
+            // the NAT sits in the public subnet of the same AZ (subnet1/subnet2)
+            assert.equal(natSubnet.get(nat)!.replace(/^Vpcpublic(Subnet\d).*$/, '$1'),
+                rt.replace(/^Vpcapp(Subnet\d).*$/, '$1'), `${rt} uses its own AZ's NAT`);
+            used.add(nat);
+        }
+        assert.equal(used.size, 2);
+        assert.deepEqual(routeTablesOf(t, 'data').filter((rt) => routes.has(rt)), []);
     });
 
     test('Kafka brokers come from MSK through a custom resource, over TLS', () => {
