@@ -442,7 +442,7 @@ fhir_search_param(const char *key, const char *val, void *arg, json_t *issues)
         snprintf(lq->id, sizeof(lq->id), "%s", val);
     } else if (strcmp(key, "name") == 0 || strcmp(key, "name:contains") == 0) {
         if (val[0] == '\0' || pms_utf8_len(val) > PATIENT_Q_MAX
-            || pms_has_control(val)) {
+            || pms_has_control(val, 0)) {
             return fhir_bad_param(issues, key,
                 "must be 1 to 100 characters, none of them control"
                 " characters");

@@ -115,7 +115,7 @@ query_param(const char *key, const char *val, patient_list_query_t *out,
             ? 0
             : pms_errors_add(errors, key, "must be an integer from 1 to 500");
     case 2:
-        if (pms_utf8_len(val) > PATIENT_Q_MAX || pms_has_control(val)) {
+        if (pms_utf8_len(val) > PATIENT_Q_MAX || pms_has_control(val, 0)) {
             return pms_errors_add(errors, key,
                 "must be at most 100 characters,"
                 " none of them control characters");

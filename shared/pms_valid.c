@@ -212,7 +212,7 @@ valid_field(const pms_field_spec_t *f, json_t *v, const char *today,
                 f->min_len, f->max_len);
             return pms_errors_add(errors, f->name, msg);
         }
-        if (pms_has_control(s)) {
+        if (pms_has_control(s, 1)) { /* a tab is kept as sent */
             return pms_errors_add(errors, f->name,
                 "must not contain control characters");
         }
@@ -263,10 +263,11 @@ pms_validate(const pms_field_spec_t *spec, size_t n, json_t *body,
 }
 
 int
-pms_has_control(const char *s)
+pms_has_control(const char *s, int allow_tab)
 {
     for (; *s != '\0'; s++) {
-        if ((unsigned char) *s < 0x20 || *s == 0x7f) {
+        if (((unsigned char) *s < 0x20 && !(allow_tab && *s == '\t'))
+            || *s == 0x7f) {
             return 1;
         }
     }

@@ -52,7 +52,8 @@ size_t pms_utf8_len(const char *s);
 /* Writes today's UTC date as YYYY-MM-DD into out[11]. */
 void pms_today(char out[11]);
 
-/* 1 when s holds a C0 control character or DEL.  Pure. */
-int pms_has_control(const char *s);
+/* 1 when s holds a C0 control character or DEL (a tab passes when
+ * allow_tab is set).  Pure. */
+int pms_has_control(const char *s, int allow_tab);
 
 #endif

@@ -79,9 +79,23 @@ class EveryApiRoute(unittest.TestCase):
                         prefixes.add(name.strip("^/").replace("api/", ""))
         return sorted(p for p in prefixes if p and p != "/")
 
+    # The /api/ paths that are open on purpose, each an exact location:
+    # the OpenAPI document and FHIR's CapabilityStatement.
+    OPEN = {"openapi.json", "fhir/metadata"}
+
+    def test_the_open_api_paths_are_exactly_the_listed_ones(self):
+        with open(os.path.join(ENV["PMS_RUN"], "etc", "nginx.conf")) as f:
+            exact = set(re.findall(r"location\s+=\s+/api/(\S+)\s*\{", f.read()))
+        self.assertEqual(exact, self.OPEN)
+        for p in sorted(self.OPEN):
+            self.assertEqual(request("GET", "/api/" + p, token=False).status, 200, p)
+            # only the path itself: below it, a token is needed again or nothing is there
+            self.assertIn(request("GET", "/api/%s/x" % p, token=False).status, (401, 404), p)
+
     def test_every_api_location_needs_a_token(self):
-        prefixes = self.api_prefixes()
+        prefixes = [p for p in self.api_prefixes() if p not in self.OPEN]
         self.assertIn("patients", prefixes)
+        self.assertIn("fhir", prefixes)
         for p in prefixes:
             for method in ("GET", "POST", "PUT", "DELETE"):
                 r = request(method, "/api/%s/x" % p, {} if method in ("POST", "PUT") else None,

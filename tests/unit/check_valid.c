@@ -163,6 +163,19 @@ START_TEST(test_uuid)
 }
 END_TEST
 
+/* Control characters: a tab passes only where allowed; DEL never. */
+START_TEST(test_control_characters)
+{
+    ck_assert(!pms_has_control("Zo\xc3\xab \xe6\x9d\x8e", 0));
+    ck_assert(pms_has_control("a\tb", 0));
+    ck_assert(!pms_has_control("a\tb", 1));
+    ck_assert(pms_has_control("a\x07", 1));
+    ck_assert(pms_has_control("a\x1b[31m", 1));
+    ck_assert(pms_has_control("a\x7f", 1));
+    ck_assert(pms_has_control("\n", 1));
+}
+END_TEST
+
 Suite *
 valid_suite(void)
 {
@@ -172,6 +185,7 @@ valid_suite(void)
     tcase_add_test(tc, test_dates);
     tcase_add_test(tc, test_emails);
     tcase_add_test(tc, test_utf8_length);
+    tcase_add_test(tc, test_control_characters);
     tcase_add_test(tc, test_all_bad_fields_at_once);
     tcase_add_test(tc, test_good_body);
     tcase_add_test(tc, test_limits);
