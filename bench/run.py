@@ -676,6 +676,16 @@ def extras(results):
         results["billing_alone"] = billing_calls_per_s()
     print("relay and analytics rates ...", file=sys.stderr)
     results["event_rates"] = event_rates(EVENTS)
+    results["metrics_cost"] = metrics_cost()
+
+
+def metrics_cost():
+    """What counting adds to a request: the accept loop's two updates
+    (counter and histogram), as many processes at once as pms-patient has
+    workers, all in one shared table."""
+    sh("make", "-s", "-C", ENV["PMS_BUILD"], "bench/metrics-cost")
+    return json.loads(sh(os.path.join(ENV["PMS_BUILD"], "bench", "metrics-cost"),
+                         ENV.get("PMS_PATIENT_WORKERS", "4")))
 
 
 def scale_table(res):
@@ -747,6 +757,16 @@ def report(res, scenarios):
                   " held all of them at %s events/s end to end" % (
                       e["events"], "%.0f" % e["relay_events_per_s"] if e["relay_events_per_s"] else "—",
                       "%.0f" % e["analytics_events_per_s"] if e["analytics_events_per_s"] else "—")]
+    if res.get("metrics_cost"):
+        m = res["metrics_cost"]
+        cpu = res["scenarios"].get("get-by-id@16", {}).get("cpu_per_req_us") or {}
+        per_req = sum(cpu.values())
+        lines += ["", "metrics: the accept loop's counting costs %.0f ns per request"
+                  " (%d processes sharing the table)%s" % (
+                      m["ns_per_request"], m["processes"],
+                      ", %.3f%% of the %.0f µs of CPU a get-by-id takes in all tiers"
+                      % (100 * m["ns_per_request"] / 1000 / per_req, per_req)
+                      if per_req else "")]
     if res.get("startup_ms"):
         lines += ["", "| daemon | start-up to ready (ms) |", "|---|---:|"]
     for k, v in res.get("startup_ms", {}).items():
