@@ -343,20 +343,6 @@ api_get(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
     return pms_resp_json(resp, 200, patient_to_json(res, 0));
 }
 
-/* Who is writing, from what the gateway passed. */
-static patient_actor_t
-api_who(pms_req_t *req)
-{
-    patient_actor_t who;
-    const char     *subject = pms_req_param(req, "HTTP_X_AUTH_SUBJECT");
-    const char     *client = pms_req_param(req, "HTTP_X_AUTH_CLIENT");
-
-    who.subject = subject != NULL && subject[0] != '\0' ? subject : NULL;
-    who.client = client != NULL && client[0] != '\0' ? client : NULL;
-    who.request_id = pms_req_param(req, "HTTP_X_REQUEST_ID");
-    return who;
-}
-
 /*
  * Renders a write's outcome: the row (with its ETag) as JSON in status on
  * success, or the problem that says why not.
@@ -402,7 +388,7 @@ static int
 api_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
 {
     patient_input_t in;
-    patient_actor_t who = api_who(req);
+    patient_actor_t who = patient_actor_of(req);
     patient_op_t    op;
     char            id[PMS_UUID_LEN + 1];
     int             status;
@@ -422,7 +408,7 @@ static int
 api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
 {
     patient_input_t in;
-    patient_actor_t who = api_who(req);
+    patient_actor_t who = patient_actor_of(req);
     patient_op_t    op;
     int             status;
 
@@ -437,7 +423,7 @@ api_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
 static int
 api_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp, const char *id)
 {
-    patient_actor_t who = api_who(req);
+    patient_actor_t who = patient_actor_of(req);
     patient_op_t    op;
 
     patient_op_delete(ctx, id, pms_req_param(req, "HTTP_IF_MATCH"),

@@ -648,19 +648,6 @@ fhir_read_body(pms_req_t *req, pms_resp_t *resp, const char *want_id,
     return 0;
 }
 
-static patient_actor_t
-fhir_who(pms_req_t *req)
-{
-    patient_actor_t who;
-    const char     *subject = pms_req_param(req, "HTTP_X_AUTH_SUBJECT");
-    const char     *client = pms_req_param(req, "HTTP_X_AUTH_CLIENT");
-
-    who.subject = subject != NULL && subject[0] != '\0' ? subject : NULL;
-    who.client = client != NULL && client[0] != '\0' ? client : NULL;
-    who.request_id = pms_req_param(req, "HTTP_X_REQUEST_ID");
-    return who;
-}
-
 /* A write's outcome as FHIR: the resource in status, or an OperationOutcome. */
 static int
 fhir_write_done(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
@@ -711,7 +698,7 @@ static int
 fhir_create(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
 {
     patient_input_t in;
-    patient_actor_t who = fhir_who(req);
+    patient_actor_t who = patient_actor_of(req);
     patient_op_t    op;
     char            id[PMS_UUID_LEN + 1];
     int             status;
@@ -728,7 +715,7 @@ fhir_update(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     const char *id)
 {
     patient_input_t in;
-    patient_actor_t who = fhir_who(req);
+    patient_actor_t who = patient_actor_of(req);
     patient_op_t    op;
     int             status;
 
@@ -748,7 +735,7 @@ static int
 fhir_delete(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     const char *id)
 {
-    patient_actor_t who = fhir_who(req);
+    patient_actor_t who = patient_actor_of(req);
     patient_op_t    op;
 
     patient_op_delete(ctx, id, pms_req_param(req, "HTTP_IF_MATCH"),

@@ -29,6 +29,44 @@ ops_logged(const char *what, const char *id, const patient_actor_t *who)
 }
 
 /*
+ * The end of an update or delete whose statement returned st: its event
+ * into the outbox and the commit, or a rollback and the failure.
+ */
+static void
+ops_finish(patient_ctx_t *ctx, patient_op_t *op, pms_status_t st,
+    const char *event, const char *what, const char *id,
+    const patient_actor_t *who)
+{
+    if (st == PMS_OK) {
+        st = patient_outbox_add(ctx->db, event, op->res);
+    }
+    if (st == PMS_OK) {
+        st = pms_db_commit(ctx->db);
+    }
+    if (st != PMS_OK) {
+        pms_db_rollback(ctx->db);
+        PQclear(op->res); /* PQclear(NULL) is a no-op */
+        op->res = NULL;
+        ops_store_failed(op, st);
+        return;
+    }
+    ops_logged(what, id, who);
+}
+
+patient_actor_t
+patient_actor_of(pms_req_t *req)
+{
+    patient_actor_t who;
+    const char     *subject = pms_req_param(req, "HTTP_X_AUTH_SUBJECT");
+    const char     *client = pms_req_param(req, "HTTP_X_AUTH_CLIENT");
+
+    who.subject = subject != NULL && subject[0] != '\0' ? subject : NULL;
+    who.client = client != NULL && client[0] != '\0' ? client : NULL;
+    who.request_id = pms_req_param(req, "HTTP_X_REQUEST_ID");
+    return who;
+}
+
+/*
  * After the create statement failed: undo the billing account, unless the
  * failure was a lost connection and the patient may have been stored.
  * Then the row decides: found, it is the answer (*res, st PMS_OK); gone,
@@ -137,20 +175,7 @@ patient_op_update(patient_ctx_t *ctx, const char *id, const patient_input_t *in,
     }
     PQclear(cur);
     st = patient_store_update(ctx->db, id, in, who, &op->res);
-    if (st == PMS_OK) {
-        st = patient_outbox_add(ctx->db, "PATIENT_UPDATED", op->res);
-    }
-    if (st == PMS_OK) {
-        st = pms_db_commit(ctx->db);
-    }
-    if (st != PMS_OK) {
-        pms_db_rollback(ctx->db);
-        PQclear(op->res);
-        op->res = NULL;
-        ops_store_failed(op, st);
-        return;
-    }
-    ops_logged("updated", id, who);
+    ops_finish(ctx, op, st, "PATIENT_UPDATED", "updated", id, who);
 }
 
 /* With an If-Match, the row is locked and its version checked first:
@@ -196,18 +221,5 @@ patient_op_delete(patient_ctx_t *ctx, const char *id, const char *if_match,
         return;
     }
     st = patient_store_delete(ctx->db, id, who, &op->res);
-    if (st == PMS_OK) {
-        st = patient_outbox_add(ctx->db, "PATIENT_DELETED", op->res);
-    }
-    if (st == PMS_OK) {
-        st = pms_db_commit(ctx->db);
-    }
-    if (st != PMS_OK) {
-        pms_db_rollback(ctx->db);
-        PQclear(op->res); /* PQclear(NULL) is a no-op */
-        op->res = NULL;
-        ops_store_failed(op, st);
-        return;
-    }
-    ops_logged("deleted", id, who);
+    ops_finish(ctx, op, st, "PATIENT_DELETED", "deleted", id, who);
 }

@@ -13,6 +13,7 @@
 #include "patient_billing.h"
 #include "patient_model.h"
 #include "pms_db.h"
+#include "pms_http.h"
 #include "pms_uuid.h"
 
 typedef struct {
@@ -35,6 +36,9 @@ typedef struct {
     PGresult           *res; /* the row after the write (for STALE, the
                               * current row); the caller PQclear()s it */
 } patient_op_t;
+
+/* Who makes a request's write: the identity the gateway passed. */
+patient_actor_t patient_actor_of(pms_req_t *req);
 
 /* Evaluates an If-Match header against the stored version: 1 matches. */
 typedef int (*patient_match_fn)(const char *if_match, long version);
