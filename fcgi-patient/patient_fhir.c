@@ -328,6 +328,32 @@ fhir_history_param(const char *key, const char *val, void *arg, json_t *issues)
     return fhir_common_param(key, val, fp, issues);
 }
 
+/*
+ * patient_query_each() for FHIR: a pair it cannot decode is reported in
+ * the JSON API's {field, message}; those become OperationOutcome issues.
+ */
+static size_t
+fhir_query_each(const char *qs, patient_param_fn fn, fhir_params_t *fp,
+    json_t *issues)
+{
+    size_t  n = patient_query_each(qs, fn, fp, issues), i;
+    json_t *e;
+    char    why[300];
+
+    json_array_foreach(issues, i, e)
+    {
+        if (json_object_get(e, "severity") == NULL) {
+            snprintf(why, sizeof(why), "%s: %s",
+                json_string_value(json_object_get(e, "field")),
+                json_string_value(json_object_get(e, "message")));
+            json_array_set_new(issues, i,
+                json_pack("{s:s, s:s, s:s}", "severity", "error", "code",
+                    "invalid", "diagnostics", why));
+        }
+    }
+    return n;
+}
+
 /* A read takes _format only. */
 static size_t
 fhir_read_param(const char *key, const char *val, void *arg, json_t *issues)
@@ -349,7 +375,7 @@ fhir_read_query_ok(pms_req_t *req, pms_resp_t *resp)
     fhir_params_t fp = { req, NULL, 0, 0, NULL, "", 0 };
     json_t       *issues = json_array();
 
-    if (patient_query_each(req->query, fhir_read_param, &fp, issues) > 0) {
+    if (fhir_query_each(req->query, fhir_read_param, &fp, issues) > 0) {
         return fhir_reply(resp, 400, fhir_outcome(issues));
     }
     json_decref(issues);
@@ -370,7 +396,7 @@ fhir_history(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp,
     char          base[300], self[400], next[400];
     int           i, shown;
 
-    if (patient_query_each(req->query, fhir_history_param, &fp, issues) > 0) {
+    if (fhir_query_each(req->query, fhir_history_param, &fp, issues) > 0) {
         return fhir_reply(resp, 400, fhir_outcome(issues));
     }
     json_decref(issues);
@@ -555,7 +581,7 @@ fhir_search(patient_ctx_t *ctx, pms_req_t *req, pms_resp_t *resp)
 
     memset(&lq, 0, sizeof(lq));
     lq.page = 1;
-    if (patient_query_each(req->query, fhir_search_param, &fp, issues) > 0) {
+    if (fhir_query_each(req->query, fhir_search_param, &fp, issues) > 0) {
         return fhir_reply(resp, 400, fhir_outcome(issues));
     }
     json_decref(issues);

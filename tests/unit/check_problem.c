@@ -48,6 +48,8 @@ START_TEST(test_status_mapping)
     ck_assert_int_eq(pms_http_status(PMS_UNAVAILABLE), 503);
     ck_assert_int_eq(pms_http_status(PMS_ERROR), 500);
     ck_assert_str_eq(pms_http_reason(415), "Unsupported Media Type");
+    ck_assert_str_eq(pms_http_reason(406), "Not Acceptable");
+    ck_assert_str_eq(pms_http_reason(410), "Gone");
     ck_assert_str_eq(pms_http_reason(201), "Created");
 }
 END_TEST
