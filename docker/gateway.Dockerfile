@@ -85,9 +85,10 @@ done
 exec /usr/bin/supervisord -c /etc/pms/supervisord.conf
 EOF
 
-# The metrics listener stays on the task's loopback.  Of the daemons it
-# names only pms-auth runs in this task: the others show as pms_<name>_up 0
-# here (the cloud layout does not gather the other tasks' metrics).
+# The metrics listener stays on the task's loopback.  It reaches pms-auth,
+# pms-patient and pms-analytics through their upstreams; billing and relay
+# run in other tasks whose metrics sockets it does not reach, so they show
+# as pms_<name>_up 0 here.
 ENV PMS_RUN=/run/pms \
     PMS_HTTP_ADDR=0.0.0.0 \
     PMS_HTTP_PORT=4004 \
@@ -97,11 +98,8 @@ ENV PMS_RUN=/run/pms \
     PMS_NGINX_USER_LINE= \
     PMS_METRICS_ADDR=127.0.0.1 \
     PMS_METRICS_PORT=9464 \
-    PMS_AUTH_METRICS=127.0.0.1:9472 \
-    PMS_PATIENT_METRICS=127.0.0.1:9471 \
     PMS_BILLING_METRICS=127.0.0.1:9473 \
     PMS_RELAY_METRICS=127.0.0.1:9474 \
-    PMS_ANALYTICS_METRICS=127.0.0.1:9475 \
     PMS_PREFIX=/usr
 USER 10001:10001
 EXPOSE 4004

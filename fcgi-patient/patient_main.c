@@ -11,7 +11,6 @@
 #include "pms_config.h"
 #include "pms_daemon.h"
 #include "pms_log.h"
-#include "pms_metrics.h"
 #include "pms_migrate.h"
 #include "pms_prefork.h"
 #include "pms_serve.h"
@@ -28,7 +27,6 @@ static const char *cfg_prefix;
 static const char *cfg_billing_target;
 static long        cfg_billing_timeout_ms;
 static int         cfg_debug;
-static const char *cfg_metrics;
 
 static const pms_conf_entry_t patient_config[] = {
     { "PMS_PATIENT_WORKERS", PMS_CONF_INT, "4", 1, 64,
@@ -48,9 +46,6 @@ static const pms_conf_entry_t patient_config[] = {
     { "PMS_DRAIN_MS", PMS_CONF_INT, "10000", 0, 600000,
         "on SIGTERM, how long in-flight requests may take before a kill",
         &cfg_drain_ms },
-    { "PMS_PATIENT_METRICS", PMS_CONF_STR, "", 0, 256,
-        "host:port where its Prometheus metrics are served over FastCGI (empty: not served)",
-        &cfg_metrics },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
         &cfg_debug },
 };
@@ -60,13 +55,10 @@ static const pms_daemon_conf_t patient_conf[] = {
 };
 
 static const pms_daemon_t patient_daemon = {
-    "pms-patient",
-    "patient",
+    "pms-patient", "patient",
     "usage: spawn-fcgi -n -a ADDR -p PORT -- %1$s\n       %1$s --migrate\n",
-    patient_conf,
-    1,
-    &cfg_debug,
-    &cfg_metrics,
+    patient_conf, 1, &cfg_debug,
+    NULL, /* metrics: answered on its FastCGI socket */
 };
 
 static int
@@ -76,7 +68,6 @@ patient_worker(void *arg, volatile sig_atomic_t *stop)
     int           rc;
 
     (void) arg;
-    pms_metrics_forked(); /* the master serves the metrics */
     ctx.public_prefix = cfg_prefix;
     ctx.db = pms_db_new(cfg_db, patient_store_stmts, patient_store_nstmts);
     if (ctx.db == NULL) {
@@ -107,8 +98,7 @@ main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
     }
-    if (pms_daemon_fcgi_socket() != 0
-        || pms_daemon_metrics(&patient_daemon) != 0) {
+    if (pms_daemon_fcgi_socket() != 0) {
         return 1;
     }
     /* the master's signals and the workers' drain belong to pms_prefork */

@@ -35,7 +35,6 @@ static const char *cfg_db;
 static const char *cfg_sql_dir;
 static long        cfg_threads;
 static int         cfg_debug;
-static const char *cfg_metrics;
 
 static const pms_conf_entry_t analytics_config[] = {
     { "PMS_ANALYTICS_DB", PMS_CONF_STR, "dbname=analytics", 1, 1024,
@@ -44,9 +43,6 @@ static const pms_conf_entry_t analytics_config[] = {
         1024, "folder of the numbered SQL migrations", &cfg_sql_dir },
     { "PMS_ANALYTICS_THREADS", PMS_CONF_INT, "2", 1, 32,
         "threads answering FastCGI requests", &cfg_threads },
-    { "PMS_ANALYTICS_METRICS", PMS_CONF_STR, "", 0, 256,
-        "host:port where its Prometheus metrics are served over FastCGI (empty: not served)",
-        &cfg_metrics },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
         &cfg_debug },
 };
@@ -58,13 +54,10 @@ static const pms_daemon_conf_t analytics_conf[] = {
 };
 
 static const pms_daemon_t analytics_daemon = {
-    "pms-analytics",
-    "analytics",
+    "pms-analytics", "analytics",
     "usage: spawn-fcgi -n -a 127.0.0.1 -p 4002 -- %1$s\n       %1$s --migrate\n",
-    analytics_conf,
-    2,
-    &cfg_debug,
-    &cfg_metrics,
+    analytics_conf, 2, &cfg_debug,
+    NULL, /* metrics: answered on its FastCGI socket */
 };
 
 static const pms_metric_t m_consumed = PMS_COUNTER("events_consumed_total",
@@ -442,8 +435,7 @@ main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "--migrate") == 0) {
         return 0;
     }
-    if (pms_daemon_fcgi_socket() != 0
-        || pms_daemon_metrics(&analytics_daemon) != 0) {
+    if (pms_daemon_fcgi_socket() != 0) {
         return 1;
     }
     pms_daemon_block(&sigs); /* threads inherit the mask */

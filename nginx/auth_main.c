@@ -36,7 +36,6 @@ static long        cfg_threads;
 static int         cfg_cache;
 static long        cfg_gateway_cache;
 static int         cfg_debug;
-static const char *cfg_metrics;
 
 static const pms_conf_entry_t auth_config[] = {
     { "PMS_OIDC_ISSUER", PMS_CONF_STR,
@@ -62,9 +61,6 @@ static const pms_conf_entry_t auth_config[] = {
     { "PMS_AUTH_GATEWAY_CACHE_S", PMS_CONF_INT, "30", 0, 3600,
         "seconds nginx may reuse an acceptance (never past the token's exp; 0: never)",
         &cfg_gateway_cache },
-    { "PMS_AUTH_METRICS", PMS_CONF_STR, "", 0, 256,
-        "host:port where its Prometheus metrics are served over FastCGI (empty: not served)",
-        &cfg_metrics },
     { "PMS_DEBUG", PMS_CONF_BOOL, "false", 0, 0, "log at debug level",
         &cfg_debug },
 };
@@ -74,13 +70,9 @@ static const pms_daemon_conf_t auth_conf[] = {
 };
 
 static const pms_daemon_t auth_daemon = {
-    "pms-auth",
-    "auth",
-    "usage: spawn-fcgi -n -a 127.0.0.1 -p 4003 -- %1$s\n",
-    auth_conf,
-    1,
-    &cfg_debug,
-    &cfg_metrics,
+    "pms-auth", "auth", "usage: spawn-fcgi -n -a 127.0.0.1 -p 4003 -- %1$s\n",
+    auth_conf, 1, &cfg_debug,
+    NULL, /* metrics: answered on its FastCGI socket */
 };
 
 typedef struct {
@@ -266,8 +258,7 @@ main(int argc, char **argv)
             "%s/protocol/openid-connect/certs", cfg_issuer);
         cfg_jwks_url = jwks_default;
     }
-    if (pms_daemon_fcgi_socket() != 0
-        || pms_daemon_metrics(&auth_daemon) != 0) {
+    if (pms_daemon_fcgi_socket() != 0) {
         return 1;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

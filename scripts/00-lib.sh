@@ -16,17 +16,14 @@
 : "${PMS_NGINX_WORKERS:=2}"
 : "${PMS_PG_PORT:=}"
 : "${PMS_UP_TIMEOUT:=120}"
-# Prometheus metrics: each daemon serves its own over FastCGI on loopback;
-# the gateway's metrics listener (loopback only) shows them at /metrics.
+# Prometheus metrics: the gateway's metrics listener (loopback only) shows
+# every daemon's at /metrics; the FastCGI daemons answer on their own
+# sockets, billing and relay on these loopback FastCGI sockets.
 : "${PMS_METRICS_ADDR:=127.0.0.1}"
 : "${PMS_METRICS_PORT:=9464}"
-: "${PMS_PATIENT_METRICS:=127.0.0.1:9471}"
-: "${PMS_AUTH_METRICS:=127.0.0.1:9472}"
 : "${PMS_BILLING_METRICS:=127.0.0.1:9473}"
 : "${PMS_RELAY_METRICS:=127.0.0.1:9474}"
-: "${PMS_ANALYTICS_METRICS:=127.0.0.1:9475}"
-export PMS_METRICS_ADDR PMS_METRICS_PORT PMS_PATIENT_METRICS PMS_AUTH_METRICS \
-       PMS_BILLING_METRICS PMS_RELAY_METRICS PMS_ANALYTICS_METRICS
+export PMS_METRICS_ADDR PMS_METRICS_PORT PMS_BILLING_METRICS PMS_RELAY_METRICS
 export PMS_PATIENT_HOST PMS_ANALYTICS_HOST PMS_AUTH_HOST PMS_PATIENT_SOCKET
 export PMS_RUN PMS_CACHE PMS_HTTP_ADDR PMS_HTTP_PORT PMS_PATIENT_PORT \
        PMS_PATIENT_WORKERS PMS_NGINX_WORKERS

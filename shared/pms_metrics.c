@@ -8,6 +8,8 @@
  * atomically.
  */
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <fcgiapp.h>
 #include <math.h>
 #include <pthread.h>
@@ -366,6 +368,43 @@ pms_metrics_render(size_t *len)
 
 /* --- serving it ---------------------------------------------------------- */
 
+/* A listening TCP socket on "host:port" (libfcgi's own exits on error). */
+static int
+metrics_open(const char *addr)
+{
+    struct addrinfo hints, *ai;
+    char            host[256];
+    const char     *colon = strrchr(addr, ':');
+    int             fd = -1, one = 1, rc;
+
+    if (colon == NULL || (size_t) (colon - addr) >= sizeof(host)) {
+        errno = EINVAL;
+        return -1;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int) (colon - addr), addr);
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    if ((rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai))
+        != 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd >= 0
+        && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0
+            || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0
+            || listen(fd, 16) != 0)) {
+        rc = errno;
+        close(fd);
+        fd = -1;
+        errno = rc;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
 static void *
 metrics_serve(void *arg)
 {
@@ -384,8 +423,8 @@ metrics_serve(void *arg)
                       "Content-Type: text/plain\r\n\r\nout of memory\n",
                 req.out);
         } else {
-            FCGX_PutS("Content-Type: text/plain; version=0.0.4;"
-                      " charset=utf-8\r\nCache-Control: no-store\r\n\r\n",
+            FCGX_PutS("Content-Type: " PMS_METRICS_CONTENT_TYPE
+                      "\r\nCache-Control: no-store\r\n\r\n",
                 req.out);
             FCGX_PutStr(body, (int) len, req.out);
             free(body);
@@ -405,8 +444,8 @@ pms_metrics_listen(const char *addr)
     if (addr == NULL || addr[0] == '\0') {
         return 0;
     }
-    if (FCGX_Init() != 0 || (metrics_fd = FCGX_OpenSocket(addr, 16)) < 0) {
-        pms_error("metrics: cannot listen on %s", addr);
+    if (FCGX_Init() != 0 || (metrics_fd = metrics_open(addr)) < 0) {
+        pms_error("metrics: cannot listen on %s: %s", addr, strerror(errno));
         return -1;
     }
     sigfillset(&all);
@@ -422,13 +461,4 @@ pms_metrics_listen(const char *addr)
     pthread_detach(t); /* it ends with the process */
     pms_info("metrics on %s", addr);
     return 0;
-}
-
-void
-pms_metrics_forked(void)
-{
-    if (metrics_fd >= 0) {
-        close(metrics_fd);
-        metrics_fd = -1;
-    }
 }

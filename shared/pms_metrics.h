@@ -13,8 +13,9 @@
  *     pms_metric_add(&m_calls, "OK", NULL, 1);
  *
  * pms_metrics_init() (done by pms_daemon_init) must come before any fork
- * or thread.  The exposition is text format 0.0.4, served over FastCGI by
- * pms_metrics_listen().
+ * or thread.  The exposition is text format 0.0.4: a FastCGI daemon
+ * answers it on its own socket (pms_serve, when the gateway passes
+ * PMS_METRICS=1); the others serve it with pms_metrics_listen().
  */
 #ifndef PMS_METRICS_H
 #define PMS_METRICS_H
@@ -61,6 +62,8 @@ typedef struct {
         }                                                                      \
     }
 
+#define PMS_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 /* Longest label value kept (longer ones are cut). */
 #define PMS_METRICS_LABEL_MAX 47
 
@@ -95,13 +98,10 @@ double pms_metrics_now(void);
 char *pms_metrics_render(size_t *len);
 
 /*
- * Serves the exposition over FastCGI on addr ("host:port", or a socket
- * path) from a thread of its own that blocks every signal.  Empty addr:
- * nothing.  0, or -1 (logged) when it cannot listen.
+ * Serves the exposition over FastCGI on addr ("host:port") from a thread
+ * of its own that blocks every signal.  Empty addr: nothing.  0, or -1
+ * (logged) when it cannot listen.
  */
 int pms_metrics_listen(const char *addr);
-
-/* In a forked child: closes the inherited listener (no-op without one). */
-void pms_metrics_forked(void);
 
 #endif

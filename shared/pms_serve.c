@@ -45,6 +45,29 @@ pms_serve_prepare(int listen_fd)
     return FCGX_Init();
 }
 
+/*
+ * The gateway's metrics listener asks a FastCGI daemon for its exposition
+ * on the daemon's own socket with the parameter PMS_METRICS=1 (a client
+ * cannot set a FastCGI parameter; its headers arrive as HTTP_*).  1 when
+ * this request was that, with resp filled.
+ */
+static int
+serve_metrics(pms_req_t *req, pms_resp_t *resp)
+{
+    const char *asked = pms_req_param(req, "PMS_METRICS");
+    size_t      len;
+
+    if (asked == NULL || strcmp(asked, "1") != 0) {
+        return 0;
+    }
+    resp->body = pms_metrics_render(&len);
+    resp->body_len = len;
+    resp->status = resp->body != NULL ? 200 : 503;
+    resp->content_type = resp->body != NULL ? PMS_METRICS_CONTENT_TYPE : NULL;
+    resp->failed = resp->body == NULL;
+    return 1;
+}
+
 static void
 serve_one(FCGX_Request *fcgi, pms_handler_fn handler, void *ctx)
 {
@@ -61,13 +84,17 @@ serve_one(FCGX_Request *fcgi, pms_handler_fn handler, void *ctx)
         pms_resp_problem(&resp, 413, "the body exceeds 64 KiB");
     } else if (early != 0) {
         pms_resp_problem(&resp, early, "the request body could not be read");
+    } else if (serve_metrics(&req, &resp)) {
+        started = -1; /* a scrape is not a request of the service */
     } else {
         handler(ctx, &req, &resp);
     }
     if (pms_resp_send(&resp, fcgi) != 0) {
         pms_warn("client went away before the response was sent");
     }
-    serve_count(&resp, started);
+    if (started >= 0) {
+        serve_count(&resp, started);
+    }
     pms_req_reset(&req);
     pms_resp_reset(&resp);
     pms_log_set_request_id(NULL);
