@@ -5,7 +5,7 @@
 //                             PMS_CONSOLE_CLIENT (read by the app at start)
 // Modules are resolved from NODE_MODULES (default ./node_modules), so
 // ./pms can keep node_modules in its cache, outside the work tree.
-import * as esbuild from 'esbuild';
+import { createRequire } from 'node:module';
 import { mkdirSync, readFileSync, writeFileSync, rmSync, renameSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ if (!out) {
   process.exit(2);
 }
 const nodeModules = process.env.NODE_MODULES || join(here, 'node_modules');
+const esbuild = createRequire(join(nodeModules, 'noop.js'))('esbuild');
 const tmp = `${out}.tmp`;
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(join(tmp, 'assets'), { recursive: true });
