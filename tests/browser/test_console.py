@@ -319,6 +319,20 @@ class Console(unittest.TestCase):
             self.assertIn(v, (before["registrationsPerDay"].get(k), after["registrationsPerDay"].get(k)), k)
         self.text_in("#updated", "refreshed every")
         self.screen("10-dashboard")
+
+        # the API down: Chromium blocks /api/ (DevTools), the list says so
+        self.logs()
+        d.execute_cdp_cmd("Network.enable", {})
+        d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": [f"{BASE}/api/*"]})
+        try:
+            self.el('#nav a[href="#/patients"]').click()
+            self.text_in("#results [role=alert]", "API cannot be reached")
+            self.screen("11-api-down")
+            d.get_log("browser")   # the blocked requests' own network errors
+        finally:
+            d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+        self.el("#search").send_keys("a")
+        self.el("#results table, #results .empty")
         self.assertNoConsoleErrors()
         self.sign_out()
 
