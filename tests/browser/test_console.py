@@ -80,7 +80,7 @@ class Console(unittest.TestCase):
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         cls.d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
         cls.d.set_script_timeout(30)
-        cls.wait = WebDriverWait(cls.d, 15)
+        cls.wait = WebDriverWait(cls.d, 20)
         with open(os.path.join(NODE_MODULES, "axe-core", "axe.min.js")) as f:
             cls.axe_src = f.read()
         cls.name = f"Console Test {uuid.uuid4().hex[:8]}"
@@ -90,6 +90,14 @@ class Console(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.d.quit()
+
+    def run(self, result=None):
+        """A failing step leaves a screenshot and the page it was on."""
+        n = len(result.errors) + len(result.failures) if result else 0
+        super().run(result)
+        if result and len(result.errors) + len(result.failures) > n:
+            self.shot(f"failed-{self._testMethodName}")
+            print(f"\n  failed on {self.d.current_url}; screenshot failed-{self._testMethodName}.png")
 
     # ---- helpers -------------------------------------------------------
     def shot(self, name):
