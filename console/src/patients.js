@@ -46,6 +46,11 @@ export function listView(params) {
     total, results);
   mount(view, 'Patients');
 
+  const failed = (message) => {
+    results.replaceChildren(errorBox(message),
+      h('button', { type: 'button', id: 'retry', onclick: () => run() }, 'Try again'));
+    total.textContent = '';
+  };
   const load = async (url) => {
     listAbort?.abort();
     const ctl = new AbortController();
@@ -56,15 +61,13 @@ export function listView(params) {
       const res = await api(url, { signal: ctl.signal });
       if (ctl.signal.aborted) return;
       if (!res.ok) {
-        results.replaceChildren(errorBox(problemMessage(res)));
-        total.textContent = '';
+        failed(problemMessage(res));
         return;
       }
       renderList(res, results, total, load);
     } catch (e) {
       if (e.name === 'AbortError') return;
-      results.replaceChildren(errorBox(e instanceof ApiError ? e.message : String(e)));
-      total.textContent = '';
+      failed(e instanceof ApiError ? e.message : String(e));
     } finally {
       if (listAbort === ctl) results.removeAttribute('aria-busy');
     }
@@ -108,26 +111,31 @@ function renderList(res, results, total, load) {
 }
 
 // ---- one patient --------------------------------------------------------
-async function fetchPatient(id) {
-  const res = await api(`/api/patients/${encodeURIComponent(id)}`);
-  return res;
+function fetchPatient(id) {
+  return api(`/api/patients/${encodeURIComponent(id)}`);
 }
 
-export async function detailView(id) {
-  mount(stateLine('Loading patient…'), 'Patient');
+// The patient for a screen titled `title`, or null with the screen showing
+// why not (loading first, then the API's refusal or the network error).
+async function loadPatient(id, title) {
+  mount(stateLine('Loading patient…'), title);
   let res;
   try {
     res = await fetchPatient(id);
   } catch (e) {
-    mount(errorBox(e.message), 'Patient');
-    return;
+    res = { ok: false, error: e.message };
   }
-  if (!res.ok) {
-    mount(h('section', {}, h('h1', { tabindex: '-1' }, 'Patient'), errorBox(res.status === 404 ? 'No such patient (it may have been deleted).' : problemMessage(res)),
-      h('p', {}, h('a', { href: '#/patients' }, 'Back to the patient list'))), 'Patient');
-    focusMain();
-    return;
-  }
+  if (res.ok) return res;
+  const why = res.error || (res.status === 404 ? 'No such patient (it may have been deleted).' : problemMessage(res));
+  mount(h('section', {}, h('h1', { tabindex: '-1' }, title), errorBox(why),
+    h('p', {}, h('a', { href: '#/patients' }, 'Back to the patient list'))), title);
+  focusMain();
+  return null;
+}
+
+export async function detailView(id) {
+  const res = await loadPatient(id, 'Patient');
+  if (!res) return;
   const p = res.body;
   const canWrite = user().canWrite;
   const dialog = h('dialog', { id: 'confirm-delete', 'aria-labelledby': 'confirm-title' },
@@ -178,18 +186,8 @@ export async function formView(id) {
   let current = null;
   let etag = null;
   if (id) {
-    mount(stateLine('Loading patient…'), 'Edit patient');
-    let res;
-    try {
-      res = await fetchPatient(id);
-    } catch (e) {
-      mount(errorBox(e.message), 'Edit patient');
-      return;
-    }
-    if (!res.ok) {
-      mount(errorBox(res.status === 404 ? 'No such patient.' : problemMessage(res)), 'Edit patient');
-      return;
-    }
+    const res = await loadPatient(id, 'Edit patient');
+    if (!res) return;
     current = res.body;
     etag = res.headers.get('ETag');
   }
