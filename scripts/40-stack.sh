@@ -110,6 +110,7 @@ pms_up() {
                  http://127.0.0.1:$PMS_HTTP_PORT/api/patients
   analytics    curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$PMS_HTTP_PORT/api/analytics/summary
   health       curl -s http://127.0.0.1:$PMS_HTTP_PORT/health          (no token)
+$(pms_console_usage)
   demo data    ./pms seed
   processes    ./pms status        logs   ./pms logs [name]
   stop         ./pms down

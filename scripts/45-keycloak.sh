@@ -126,7 +126,7 @@ pms_token() {
 # pms-auth, the gateway's JWT helper.
 : "${PMS_AUTH_PORT:=4003}"
 : "${PMS_OIDC_AUDIENCE:=patient-api}"
-: "${PMS_OIDC_CLIENTS:=ms-api,ms-readonly}"
+: "${PMS_OIDC_CLIENTS:=ms-api,ms-readonly,pms-console}"
 : "${PMS_OIDC_LEEWAY:=60}"
 : "${PMS_AUTH_THREADS:=4}"
 export PMS_AUTH_PORT PMS_OIDC_AUDIENCE PMS_OIDC_CLIENTS PMS_OIDC_LEEWAY PMS_AUTH_THREADS

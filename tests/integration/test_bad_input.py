@@ -115,8 +115,9 @@ class BadInput(unittest.TestCase):
         self.assert_problem(self.post_raw(b""), 400)
 
     def test_unknown_paths_are_404_problem(self):
-        for path in ("/api/nothing", "/api/patientsx", "/nothing", "/",
-                     "/api/patients/%s/extra" % uuid.uuid4(), "/api/"):
+        # "/" is the staff console (tests/browser); a file it lacks is a 404
+        for path in ("/api/nothing", "/api/patientsx", "/nothing", "/index.htm",
+                     "/assets/nothing.js", "/api/patients/%s/extra" % uuid.uuid4(), "/api/"):
             self.assert_problem(request("GET", path), 404)
 
     def test_wrong_methods_are_405_with_allow(self):
