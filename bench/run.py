@@ -524,6 +524,7 @@ def billing_calls_per_s():
 def startup_billing(port=9199):
     """Time from exec to pms-billing accepting connections."""
     env = dict(os.environ, PMS_BILLING_LISTEN="127.0.0.1:%d" % port,
+               PMS_BILLING_METRICS="",  # the running one has the metrics port
                PMS_BILLING_DB=ENV["PMS_BILLING_DB"],
                PMS_BILLING_SQL_DIR=os.path.join(ENV["PMS_PREFIX"], "share",
                                                 "pms", "billing", "sql"))

@@ -248,7 +248,9 @@ class Valgrind(unittest.TestCase):
     def test_daemon_under_valgrind_has_no_leaks(self):
         port = int(ENV["PMS_BILLING_PORT"]) + 100
         log = os.path.join(ENV["PMS_RUN"], "log", "billing-valgrind.log")
+        # a second instance beside the running one: its own port, no metrics
         env = dict(os.environ, PMS_BILLING_LISTEN="127.0.0.1:%d" % port,
+                   PMS_BILLING_METRICS="",
                    PMS_BILLING_DB=ENV["PMS_BILLING_DB"], PMS_BILLING_THREADS="2",
                    PMS_BILLING_SQL_DIR=os.path.join(ENV["PMS_PREFIX"], "share",
                                                     "pms", "billing", "sql"))
