@@ -10,7 +10,8 @@
 #   frontdesk  patient-reader + patient-writer
 #   auditor    patient-reader
 
-PMS_APT_PACKAGES+=(nodejs npm chromium chromium-driver)
+command -v npm >/dev/null 2>&1 || PMS_APT_PACKAGES+=(nodejs npm)
+PMS_APT_PACKAGES+=(chromium chromium-driver)
 : "${PMS_CONSOLE_CLIENT:=pms-console}"
 export PMS_CONSOLE_CLIENT
 
