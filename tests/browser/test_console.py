@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 import uuid
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -159,7 +160,10 @@ class Console(unittest.TestCase):
             self.assertLess(time.time(), end, self.d.find_element(By.ID, "results").text)
             time.sleep(2)
             self.d.get_log("browser")   # the stack's 502s are not the console's errors
-            retry[0].click()
+            try:
+                retry[0].click()
+            except StaleElementReferenceException:
+                pass  # the list re-rendered meanwhile: look again
 
     def sign_in(self, user):
         if self.d.find_elements(By.CSS_SELECTOR, "#logout:not([hidden])"):
