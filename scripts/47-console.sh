@@ -87,14 +87,26 @@ pms_console_user() {
     pms_kc_admin POST "/users/$id/role-mappings/realm" -d "$roles" >/dev/null
 }
 
-pms_console_keycloak() {
-    local admin_password
+# An admin token; Keycloak may still answer 500 for a while after its
+# realm endpoints are up (seen right after a restart), so it is retried.
+pms_console_admin_token() {
+    local admin_password i
     admin_password="$(pms_keycloak_secret PMS_KEYCLOAK_ADMIN_PASSWORD admin-password)"
-    PMS_KC_ADMIN_TOKEN=$(curl -fsS -d grant_type=password -d client_id=admin-cli \
-        --data-urlencode "username=${PMS_KEYCLOAK_ADMIN:-admin}" \
-        --data-urlencode "password=$admin_password" \
-        "$PMS_KEYCLOAK_URL/realms/master/protocol/openid-connect/token" | jq -er .access_token) \
-        || pms_die "console: no Keycloak admin token"
+    for ((i = 0; i < 45; i++)); do
+        if PMS_KC_ADMIN_TOKEN=$(curl -fsS -d grant_type=password -d client_id=admin-cli \
+                --data-urlencode "username=${PMS_KEYCLOAK_ADMIN:-admin}" \
+                --data-urlencode "password=$admin_password" \
+                "$PMS_KEYCLOAK_URL/realms/master/protocol/openid-connect/token" 2>/dev/null \
+                | jq -er .access_token); then
+            return 0
+        fi
+        sleep 2
+    done
+    return 1
+}
+
+pms_console_keycloak() {
+    pms_console_admin_token || pms_die "console: no Keycloak admin token after 90 s"
     pms_console_client || pms_die "console: could not set up the Keycloak client $PMS_CONSOLE_CLIENT"
     pms_console_user frontdesk "$(pms_keycloak_secret PMS_CONSOLE_FRONTDESK_PASSWORD frontdesk-password)" \
         patient-reader patient-writer || pms_die "console: could not set up the user frontdesk"
