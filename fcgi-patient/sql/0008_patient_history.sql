@@ -46,9 +46,11 @@ DECLARE
 BEGIN
     SELECT * INTO prev FROM patient_history
         WHERE patient_id = NEW.patient_id ORDER BY version DESC LIMIT 1;
-    IF NEW.version <> coalesce(prev.version, 0) + 1 THEN  -- a new patient: 1
+    -- a patient's first record may have any version (a row written by SQL,
+    -- not through the service, has none before its first change)
+    IF prev.version IS NOT NULL AND NEW.version <> prev.version + 1 THEN
         RAISE EXCEPTION 'patient_history: version % of % does not follow %',
-            NEW.version, NEW.patient_id, coalesce(prev.version, 0);
+            NEW.version, NEW.patient_id, prev.version;
     END IF;
     NEW.hash := patient_history_digest(prev.hash, NEW);
     RETURN NEW;
